@@ -1,0 +1,44 @@
+// Installs and checks what the test suite needs. Each need is declared once here; a missing
+// need is installed when we can (root + apt), and otherwise is a loud failure.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+function sh(cmd) {
+  return spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
+}
+
+function aptInstall(pkgs) {
+  if (process.getuid?.() !== 0) {
+    throw new Error(`npm test needs the Debian packages ${pkgs.join(', ')}; install them: sudo apt-get install -y ${pkgs.join(' ')}`);
+  }
+  console.error(`provision: apt-get install ${pkgs.join(' ')}`);
+  let r = sh(`apt-get install -y -q --no-install-recommends ${pkgs.join(' ')}`);
+  if (r.status !== 0) {
+    sh('apt-get update -q');
+    r = sh(`apt-get install -y -q --no-install-recommends ${pkgs.join(' ')}`);
+  }
+  if (r.status !== 0) throw new Error(`apt-get install ${pkgs.join(' ')} failed:\n${r.stderr}`);
+}
+
+const needs = [
+  {
+    name: 'python3-stomp',
+    check: () => sh("/usr/bin/python3 -c 'import stomp'").status === 0,
+    packages: ['python3-stomp'],
+  },
+  {
+    name: 'zookeeper',
+    check: () => existsSync('/usr/share/java/zookeeper.jar'),
+    packages: ['zookeeper'],
+  },
+];
+
+/** Makes sure every need is met; returns environment variables for the test processes. */
+export async function provision() {
+  const missing = needs.filter((n) => !n.check());
+  if (missing.length > 0) aptInstall(missing.flatMap((n) => n.packages));
+  for (const n of needs) {
+    if (!n.check()) throw new Error(`provision: ${n.name} is still missing after installing it`);
+  }
+  return {};
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+// `npm test`: builds, provisions what the tests need (system packages, ZooKeeper, PostgreSQL),
+// then runs every test file with node's test runner. It fails loudly when it cannot provision.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { provision } from './provision.mjs';
+
+function findTests(dir) {
+  const out = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...findTests(p));
+    else if (name.endsWith('.test.ts')) out.push(p);
+  }
+  return out.sort();
+}
+
+const filters = process.argv.slice(2);
+let files = findTests('test');
+if (filters.length > 0) files = files.filter((f) => filters.some((x) => f.includes(x)));
+if (files.length === 0) {
+  console.error('npm test: no test files matched', filters.join(' '));
+  process.exit(1);
+}
+
+const build = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+if (build.status !== 0) {
+  console.error('npm test: the build failed');
+  process.exit(1);
+}
+
+const env = await provision(files);
+
+const r = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=300000', ...files],
+  { stdio: 'inherit', env: { ...process.env, ...env } },
+);
+process.exit(r.status ?? 1);

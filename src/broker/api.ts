@@ -1,0 +1,125 @@
+import type { DestinationRef, Message } from './message.js';
+
+/**
+ * What protocol adapters (STOMP today, OpenWire/MQTT/AMQP later) may call on the broker core.
+ * Adapters translate frames into these calls and deliveries back into frames; they hold no
+ * messaging state of their own beyond the mapping of their wire ids to delivery tags.
+ *
+ * Errors are thrown (or rejected) as `QmqError` from `util/errors.ts`.
+ */
+
+export type AckMode = 'auto' | 'client' | 'client-individual';
+
+export interface ConnectInfo {
+  /** `client-id` from CONNECT; required for durable subscriptions. */
+  clientId?: string;
+  login?: string;
+  remoteAddress: string;
+  protocol: string;
+}
+
+/** What a producer hands the core; the core fills in id, timestamp and redelivery count. */
+export interface SendRequest {
+  destination: DestinationRef;
+  headers: Record<string, string>;
+  body: Buffer;
+  bodyIsBytes: boolean;
+  persistent: boolean;
+  priority?: number;
+  expires?: number;
+  /** `reply-to`, already resolved (temp destinations mapped to their broker-wide name). */
+  replyTo?: DestinationRef;
+  producerId?: string;
+  producerSeq?: number;
+}
+
+export interface SubscribeRequest {
+  /** The adapter's id for the subscription (STOMP `id`), unique within the connection. */
+  id: string;
+  destination: DestinationRef;
+  ackMode: AckMode;
+  selector?: string;
+  /** Max unacknowledged deliveries outstanding (ActiveMQ `activemq.prefetchSize`). */
+  prefetch: number;
+  /** Durable topic subscription name (`activemq.subscriptionName`); needs a client id. */
+  durableName?: string;
+  /** `activemq.exclusive`: only this consumer receives while it is attached. */
+  exclusive?: boolean;
+  /** `activemq.noLocal`: do not deliver messages sent on this same connection. */
+  noLocal?: boolean;
+  /** `activemq.priority`: consumers with higher priority are preferred on a queue. */
+  consumerPriority?: number;
+  /** `browser:true`: a snapshot of the queue, then an end marker; nothing is consumed. */
+  browser?: boolean;
+  /**
+   * Start paused: nothing is dispatched until `Subscription.start()`. STOMP uses this so the
+   * RECEIPT of a SUBSCRIBE is written before its first MESSAGE.
+   */
+  startPaused?: boolean;
+}
+
+export interface Delivery {
+  /** Connection-scoped tag the adapter hands back in `ack`/`nack`. */
+  tag: number;
+  subscriptionId: string;
+  message: Message;
+  /** True when the message was delivered before (`redeliveryCount > 0`). */
+  redelivered: boolean;
+}
+
+/** Receives what the core dispatches to one subscription. */
+export interface DeliverySink {
+  deliver(d: Delivery): void;
+  /** For browsers: the snapshot has been sent in full. */
+  browseEnd?(): void;
+}
+
+export interface Subscription {
+  readonly id: string;
+  /** Begins dispatch of a subscription created with `startPaused`. */
+  start(): void;
+}
+
+export interface Connection {
+  readonly id: string;
+  readonly clientId: string | undefined;
+
+  /**
+   * Accepts a message. Resolves once it is stored as the destination requires (persistent
+   * messages: durable) and flow control lets the producer go on. With `txId`, the message is
+   * held until COMMIT.
+   */
+  send(req: SendRequest, txId?: string): Promise<void>;
+
+  subscribe(req: SubscribeRequest, sink: DeliverySink): Subscription;
+  /** Detaches a subscription; its unacknowledged messages are redelivered to others. */
+  unsubscribe(subscriptionId: string): void;
+  /** Destroys a durable subscription and its stored messages (UNSUBSCRIBE with the name). */
+  removeDurableSubscription(name: string): Promise<void>;
+
+  /**
+   * Acknowledges a delivery. For a `client` subscription this covers every earlier
+   * unacknowledged delivery of the same subscription as well.
+   */
+  ack(tag: number, txId?: string): Promise<void>;
+  /** Rejects a delivery: it is redelivered, or dead-lettered after the redelivery limit. */
+  nack(tag: number, txId?: string): Promise<void>;
+
+  begin(txId: string): void;
+  commit(txId: string): Promise<void>;
+  abort(txId: string): void;
+
+  /**
+   * A connection-scoped temporary destination; `name` is the client's local name. Returns the
+   * broker-wide destination (unique, usable by other connections as a reply-to target).
+   */
+  temporaryDestination(kind: 'temp-queue' | 'temp-topic', name: string): DestinationRef;
+
+  /** Aborts open transactions, returns unacked messages, deletes temporary destinations. */
+  close(): Promise<void>;
+}
+
+export interface BrokerCoreApi {
+  /** Throws CLIENT_ID_IN_USE when another live connection holds the same client id. */
+  connect(info: ConnectInfo): Connection;
+}

@@ -1,0 +1,124 @@
+/**
+ * The one typed configuration a broker runs from. The XML loader (`config/xml-loader.ts`), the
+ * CLI flags and embedding code all produce this; `config/schema.ts` validates it.
+ * Names say their units.
+ */
+export type SyncToken = 'local_mem' | 'local_disk' | 'remote_mem' | 'remote_disk' | 'quorum_mem' | 'quorum_disk';
+
+export interface MemoryPersistence {
+  kind: 'memory';
+}
+
+/** `<kahaDB>` / `<levelDB>`: the journal store (segmented log + LevelDB index). */
+export interface JournalPersistence {
+  kind: 'journal';
+  /** Which ActiveMQ element it came from; both select the same store. */
+  flavour: 'kahaDB' | 'levelDB' | 'default';
+  directory: string;
+  journalMaxFileLengthBytes: number;
+  checkpointIntervalMs: number;
+  /** false = no fsync (ActiveMQ's enableJournalDiskSyncs=false); unsafe, for tests and benchmarks. */
+  enableJournalDiskSyncs: boolean;
+  indexCacheSize?: number;
+}
+
+export interface ReplicatedPersistence {
+  kind: 'replicatedLevelDB';
+  directory: string;
+  replicas: number;
+  bind: string;
+  zkAddress: string;
+  zkPath: string;
+  zkPassword?: string;
+  zkSessionTimeoutMs: number;
+  hostname?: string;
+  weight: number;
+  securityToken?: string;
+  sync: SyncToken[];
+  syncTimeoutMs: number;
+}
+
+export interface JdbcPersistence {
+  kind: 'jdbc';
+  /** A `postgres://` connection string, built from the `<bean>` data source when given as XML. */
+  connectionString: string;
+  tablePrefix: string;
+  lockKeepAlivePeriodMs: number;
+  lockAcquireSleepIntervalMs: number;
+  createTablesOnStartup: boolean;
+}
+
+export type PersistenceConfig = MemoryPersistence | JournalPersistence | ReplicatedPersistence | JdbcPersistence;
+
+export type ConnectorScheme = 'stomp' | 'stomp+nio' | 'stomp+ssl' | 'stomp+nio+ssl' | 'ws' | 'wss';
+
+export interface TransportConnectorConfig {
+  name: string;
+  /** The original URI, for messages. */
+  uri: string;
+  scheme: ConnectorScheme;
+  host: string;
+  /** 0 = take a free port from the OS. */
+  port: number;
+  /** Query options from the URI (`maxFrameSize`, `transport.hbGracePeriodMultiplier`, …). */
+  options: Record<string, string>;
+}
+
+export type DeadLetterStrategy =
+  | { kind: 'shared'; queueName: string; processExpired: boolean; processNonPersistent: boolean }
+  | {
+      kind: 'individual';
+      queuePrefix: string;
+      topicPrefix: string;
+      useQueueForQueueMessages: boolean;
+      useQueueForTopicMessages: boolean;
+      processExpired: boolean;
+      processNonPersistent: boolean;
+    }
+  | { kind: 'discarding' };
+
+export interface RedeliveryPolicy {
+  /** Deliveries after the first before the message goes to the dead-letter queue; -1 = forever. */
+  maximumRedeliveries: number;
+  /** Delay before a NACKed message is offered again. */
+  redeliveryDelayMs: number;
+}
+
+export interface PolicyEntry {
+  /** Exactly one of `queue` / `topic` is set: an ActiveMQ wildcard pattern (`>`, `foo.*`). */
+  queue?: string;
+  topic?: string;
+  prioritizedMessages: boolean;
+  /** Per-destination memory limit; producers are slowed when it is reached. */
+  memoryLimitBytes?: number;
+  deadLetterStrategy?: DeadLetterStrategy;
+  redeliveryPolicy?: RedeliveryPolicy;
+}
+
+export interface StompLimits {
+  /** Largest body accepted (ActiveMQ `maxDataLength`, 100 MiB). */
+  maxBodyBytes: number;
+  /** Total bytes of the command and header lines of one frame. */
+  maxHeaderBytes: number;
+  /** Number of header lines in one frame. */
+  maxHeaders: number;
+  /** A client that starts a frame must finish it within this time. */
+  frameTimeoutMs: number;
+}
+
+export interface BrokerConfig {
+  brokerName: string;
+  dataDirectory: string;
+  transportConnectors: TransportConnectorConfig[];
+  persistence: PersistenceConfig;
+  policies: PolicyEntry[];
+  /** Used when no policy entry sets a redelivery policy. */
+  defaultRedeliveryPolicy: RedeliveryPolicy;
+  /** Broker-wide limit on message bytes held in memory before producers are slowed. */
+  memoryLimitBytes: number;
+  stomp: StompLimits;
+  /** The node's HTTP port (health, status, console); 0 turns it off. */
+  http: { host: string; port: number };
+  /** Where the config came from, for messages (`<code>` when built in code). */
+  source: string;
+}
