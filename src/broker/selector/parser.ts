@@ -171,6 +171,11 @@ class Parser {
       const ordering = op !== '=' && op !== '<>';
       if (ordering) this.requireValue(left, start.pos, `'${op}'`);
       const right = this.valueAfter(t, ordering);
+      const after = this.peek();
+      // SQL-92 comparison predicates do not chain; `a < b < c` is almost always a mistake.
+      if (after.kind === 'op' && COMPARE_OPS.has(after.text)) {
+        throw this.fail(after.pos, `comparisons do not chain: put parentheses around '${this.text.slice(start.pos, after.pos).trim()}' or join with AND`);
+      }
       return this.node({ kind: 'compare', op, left, right }, t.pos, [left, right]);
     }
 
