@@ -35,9 +35,12 @@ const WHITESPACE = new Set([' ', '\t', '\f', '\n', '\r']);
 const LONG_MIN = -(2n ** 63n);
 const LONG_MAX = 2n ** 63n - 1n;
 
-/** An integer literal that does not fit in a Java long is kept as a double, as Java would need. */
+/**
+ * An integer literal that does not fit in a Java long becomes a double. 2^63 stays exact, because
+ * a minus sign in front of it makes the most negative long; the parser converts it otherwise.
+ */
 function exactValue(n: bigint): bigint | number {
-  return n >= LONG_MIN && n <= LONG_MAX ? n : Number(n);
+  return n >= LONG_MIN && n <= LONG_MAX + 1n ? n : Number(n);
 }
 
 function isDigit(c: string | undefined): boolean {

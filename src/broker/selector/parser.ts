@@ -8,7 +8,7 @@
  * Both the selector's length and the tree's depth are bounded, so a hostile selector cannot
  * exhaust the stack either here or when it is evaluated.
  */
-import { canBeCondition, isCondition, type ArithOp, type CompareOp, type Expr } from './ast.js';
+import { canBeCondition, isCondition, type ArithOp, type CompareOp, type Expr, type Value } from './ast.js';
 import { tokenize, type Token } from './lexer.js';
 import { selectorError } from './syntax-error.js';
 
@@ -259,8 +259,8 @@ class Parser {
     }
     if (t.kind !== 'literal') throw this.fail(t.pos, `expected a string or number literal in the IN list, found ${describe(t)}`);
     const v = t.value as string | bigint | number;
-    if (sign < 0) return negateNumber(v as bigint | number);
-    return v;
+    if (sign < 0) return v === TWO_TO_63 ? -TWO_TO_63 : negateNumber(v as bigint | number);
+    return outOfLongRange(v) as string | bigint | number;
   }
 
   // JMS 1.1 §3.8.1.1: "identifier [NOT] LIKE pattern-value [ESCAPE escape-character]", where the
@@ -338,6 +338,12 @@ class Parser {
     if (!this.startsOperand(t) || (t.kind === 'keyword' && t.text === 'NOT')) {
       throw this.fail(t.pos, `expected a value after unary '${op.text}', found ${describe(t)}`);
     }
+    if (op.text === '-' && t.kind === 'literal' && t.value === TWO_TO_63) {
+      // `-9223372036854775808` is the most negative long, though its digits alone do not fit.
+      this.next();
+      this.leave();
+      return this.node({ kind: 'literal', value: -TWO_TO_63 }, op.pos, []);
+    }
     const operand = this.parseUnary();
     this.leave();
     this.requireValue(operand, t.pos, `unary '${op.text}'`);
@@ -354,7 +360,7 @@ class Parser {
     const t = this.next();
     switch (t.kind) {
       case 'literal':
-        return this.node({ kind: 'literal', value: t.value! }, t.pos, []);
+        return this.node({ kind: 'literal', value: outOfLongRange(t.value!) }, t.pos, []);
       case 'ident':
         return this.node({ kind: 'ident', name: t.text }, t.pos, []);
       case 'keyword':
@@ -380,6 +386,13 @@ class Parser {
         throw this.fail(t.pos, 'expected a value, found end of selector');
     }
   }
+}
+
+const TWO_TO_63 = 2n ** 63n;
+
+/** The lexer keeps 2^63 exact for the sake of a leading minus; unsigned, it is a double. */
+function outOfLongRange(v: Value): Value {
+  return v === TWO_TO_63 ? Number(v) : v;
 }
 
 function negateNumber(v: bigint | number): bigint | number {
