@@ -1,0 +1,13 @@
+import net from 'node:net';
+
+/** A port that was free a moment ago (the OS picked it). For HTTP, where 0 means "off". */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}

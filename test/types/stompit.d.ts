@@ -1,0 +1,2 @@
+// stompit ships no types; tests use it through a few untyped calls.
+declare module 'stompit';
