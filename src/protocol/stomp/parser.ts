@@ -194,6 +194,10 @@ export class StompParser {
 
   /** Reads command and header lines from `buf[pos..]`; returns where it stopped. */
   private readHead(buf: Buffer, pos: number): number {
+    if (this.command === undefined && this.lineParts.length === 0) {
+      const end = this.readWholeHead(buf, pos);
+      if (end !== -1) return end;
+    }
     const len = buf.length;
     const maxHeaderBytes = this.limits.maxHeaderBytes;
     while (this.state === S_HEAD) {
@@ -230,6 +234,42 @@ export class StompParser {
     return pos;
   }
 
+  /**
+   * The common case: the whole head of a fresh frame lies in this chunk and is within limits.
+   * It is decoded with one string conversion instead of one per line. Returns -1, having
+   * consumed nothing, when that is not so; the line-by-line path then takes over and reports
+   * any limit that was hit.
+   */
+  private readWholeHead(buf: Buffer, pos: number): number {
+    const maxEnd = pos + this.limits.maxHeaderBytes;
+    const maxLines = this.limits.maxHeaders + 1;
+    let lineStart = pos;
+    let lines = 0;
+    for (;;) {
+      const nl = buf.indexOf(LF, lineStart);
+      if (nl === -1 || nl >= maxEnd) return -1;
+      if (nl === lineStart || (nl === lineStart + 1 && buf[lineStart] === CR)) {
+        if (lines === 0) return -1;
+        break;
+      }
+      if (++lines > maxLines) return -1;
+      lineStart = nl + 1;
+    }
+    const headEnd = buf.indexOf(LF, lineStart) + 1;
+    this.headBytes = headEnd - pos;
+    const text = buf.toString('utf8', pos, lineStart);
+    let from = 0;
+    while (from < text.length) {
+      let nl = text.indexOf('\n', from);
+      const next = nl + 1;
+      if (nl > from && text.charCodeAt(nl - 1) === CR) nl--;
+      this.headLine(text.slice(from, nl));
+      from = next;
+    }
+    this.headLine('');
+    return headEnd;
+  }
+
   private headLine(line: string): void {
     if (this.command === undefined) {
       // STOMP 1.2 "STOMP Frames": commands are case-sensitive.
@@ -261,7 +301,7 @@ export class StompParser {
     let name = line.slice(0, colon);
     // STOMP 1.2 "Value Encoding": values are never trimmed; ActiveMQ keeps spaces too.
     let value = line.slice(colon + 1);
-    if (this.escaped) {
+    if (this.escaped && line.indexOf('\\') !== -1) {
       const version = this.version;
       const command = this.command;
       name = unescapeHeaderText(name, version, () => `${command} frame: the name of header line ${quoteForMessage(line)}`);
