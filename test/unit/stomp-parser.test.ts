@@ -71,6 +71,15 @@ function expectError(text: string | Buffer, code: keyof typeof ErrorCodes, re: R
   assert.equal(caught.code, ErrorCodes[code]);
   assert.equal(caught.fatal, true);
   assert.match(caught.message, re);
+
+  // The same input fed a byte at a time takes the line-by-line path and must fail the same way.
+  const bytewise = harness(opts);
+  const bytes = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
+  assert.throws(
+    () => feedBytewise(bytewise.parser, bytes),
+    (e: unknown) => e instanceof QmqError && e.codeName === code,
+    'byte-at-a-time feeding should fail with the same code',
+  );
   return caught;
 }
 
@@ -224,6 +233,20 @@ describe('frame layout', () => {
     assert.deepStrictEqual(parseOne(wire).body, body);
   });
 
+  it('reassembles a multi-MiB body from 64 KiB chunks, with and without content-length', () => {
+    const body = Buffer.alloc(3 * 1024 * 1024 + 17);
+    for (let i = 0; i < body.length; i++) body[i] = 1 + (i % 251);
+    for (const counted of [true, false]) {
+      const h = harness({ limits: { maxBodyBytes: body.length } });
+      const wire = encodeFrame({ command: 'SEND', headers: { destination: '/queue/big' }, body }, '1.2', { contentLength: counted });
+      const cuts = Array.from({ length: Math.ceil(wire.length / 65536) }, (_, i) => i * 65536);
+      feed(h.parser, Buffer.concat([wire, wire]), [...cuts, ...cuts.map((c) => c + wire.length)]);
+      assert.equal(h.frames.length, 2);
+      assert.ok(h.frames[0].body.equals(body));
+      assert.ok(h.frames[1].body.equals(body));
+    }
+  });
+
   it('copies the body, so reusing the chunk afterwards does not change the frame', () => {
     const wire = Buffer.from('SEND\n\nabc\0');
     const f = parseOne(wire);
@@ -308,6 +331,8 @@ describe('escaping by version', () => {
     const e = expectError('SEND\ndestination:/queue/a\\tb\n\n\0', 'BAD_ESCAPE', /undefined escape sequence "\\t"/);
     assert.match(e.message, /destination/);
     assert.match(e.message, /SEND frame/);
+    const atLimit = parseOne(`SEND\ncontent-length:1000\n\n${'b'.repeat(1000)}\0`, { limits: { maxBodyBytes: 1000 } });
+    assert.equal(atLimit.body.length, 1000);
   });
 
   it('a lone trailing backslash is BAD_ESCAPE', () => {
