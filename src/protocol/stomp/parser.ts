@@ -189,7 +189,7 @@ export class StompParser {
 
   private unknownCommandFromPartialLine(): QmqError {
     const start = Buffer.concat(this.lineParts).toString('utf8', 0, MAX_COMMAND_LINE_BYTES);
-    return fatal('UNKNOWN_COMMAND', `the stream does not start a STOMP frame: it begins with ${quoteForMessage(start)}, which is not a STOMP command`);
+    return fatal('UNKNOWN_COMMAND', `the bytes where a frame should start are not STOMP: they begin ${quoteForMessage(start)}, which is no STOMP command`);
   }
 
   /** Reads command and header lines from `buf[pos..]`; returns where it stopped. */
