@@ -1,0 +1,183 @@
+import type { BrokerConfig } from '../config/types.js';
+import { durableQueueKey, type MessageStore, type RecoveredQueue } from '../store/message-store.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
+import { QmqError } from '../util/errors.js';
+import type { Logger } from '../util/logger.js';
+import { RemoveBatcher, Settlement } from './acks.js';
+import type { BrokerCoreApi, ConnectInfo, Connection } from './api.js';
+import { BrokerConnection, type BrokerServices } from './connection.js';
+import { DestinationRegistry } from './destinations.js';
+import { DuplicateFilter } from './duplicate-filter.js';
+import { DurableSubscriptions } from './durable.js';
+import { EXPIRY_SWEEP_INTERVAL_MS } from './expiry.js';
+import { MemoryUsage } from './flow-control.js';
+import { destinationKey } from './message.js';
+import type { QueueContext } from './queue.js';
+import { Router } from './routing.js';
+import type { BrokerStats, DestinationStats } from './stats.js';
+import { TopicRouter } from './topic.js';
+
+export interface BrokerCoreOptions {
+  config: BrokerConfig;
+  store: MessageStore;
+  clock: Clock;
+  logger: Logger;
+  /** Prefix of connection and message ids; defaults to the broker name. */
+  nodeId?: string;
+}
+
+/**
+ * The protocol-agnostic broker: destinations, subscriptions, dispatch, acks, transactions,
+ * redelivery and dead-lettering, expiry, flow control and duplicate detection. Time, storage
+ * and logging come in through the options (DESIGN §2); there is no I/O of its own.
+ */
+export class BrokerCore implements BrokerCoreApi {
+  private readonly connections = new Map<string, BrokerConnection>();
+  private readonly svc: BrokerServices;
+  private readonly brokerUsage: MemoryUsage;
+  private readonly idPrefix: string;
+  private connectionCounter = 0;
+  private sweepTimer: TimerHandle | undefined;
+  private closed = false;
+  private readonly remover: RemoveBatcher;
+
+  private constructor(private readonly opts: BrokerCoreOptions, duplicates: DuplicateFilter) {
+    const { config, store, clock, logger } = opts;
+    this.idPrefix = `${(opts.nodeId ?? config.brokerName).replace(/[:\s]/g, '_')}-${clock.now()}`;
+    this.brokerUsage = new MemoryUsage('broker', config.memoryLimitBytes > 0 ? config.memoryLimitBytes : undefined);
+    // The queue context needs the settlement, which needs the registry: close the loop lazily.
+    let settlement: Settlement | undefined;
+    const queueContext: QueueContext = {
+      store,
+      clock,
+      logger,
+      onExpired: (queue, entry) => {
+        void settlement!.deadLetter(queue, entry, 'expired', false);
+      },
+    };
+    const registry = new DestinationRegistry({ config, store, logger, brokerUsage: this.brokerUsage, queueContext });
+    const topics = new TopicRouter();
+    const router = new Router(registry, topics, store);
+    this.remover = new RemoveBatcher(store);
+    settlement = new Settlement(config, clock, logger, this.remover, router);
+    this.svc = {
+      config,
+      store,
+      clock,
+      logger,
+      registry,
+      topics,
+      durables: new DurableSubscriptions(registry, topics, store, logger),
+      router,
+      settlement,
+      duplicates,
+      connectionClosed: (c) => this.connections.delete(c.id),
+    };
+  }
+
+  /** Opens the store and recovers destinations, durable subscriptions, queue backlogs and producer marks. */
+  static async open(opts: BrokerCoreOptions): Promise<BrokerCore> {
+    const state = await opts.store.open();
+    const core = new BrokerCore(opts, new DuplicateFilter(state.producerSeqs));
+    const recoveredQueues = new Map<string, RecoveredQueue>(state.queues.map((q) => [q.queue, q]));
+    for (const d of state.destinations) core.svc.registry.recover(d, recoveredQueues.get(destinationKey(d)));
+    // A queue with messages but no destination record still comes back.
+    for (const q of state.queues) {
+      if (q.queue.startsWith('queue://')) core.svc.registry.recover({ kind: 'queue', name: q.queue.slice('queue://'.length) }, q);
+    }
+    for (const s of state.subscriptions) core.svc.durables.recover(s, recoveredQueues.get(durableQueueKey(s.clientId, s.name)));
+    core.scheduleSweep();
+    opts.logger.info(
+      { destinations: state.destinations.length, subscriptions: state.subscriptions.length, queues: state.queues.length, store: opts.store.kind },
+      'broker core recovered',
+    );
+    return core;
+  }
+
+  private scheduleSweep(): void {
+    if (this.closed) return;
+    this.sweepTimer = this.opts.clock.schedule(EXPIRY_SWEEP_INTERVAL_MS, () => {
+      this.sweepExpired();
+      this.scheduleSweep();
+    });
+  }
+
+  /** Drops or dead-letters every expired pending message now (also runs periodically). */
+  sweepExpired(): void {
+    for (const q of this.svc.registry.queues.values()) q.sweepExpired();
+    for (const s of this.svc.durables.byKey.values()) s.queue.sweepExpired();
+  }
+
+  connect(info: ConnectInfo): Connection {
+    if (this.closed) throw new QmqError('SHUTTING_DOWN', 'the broker is shutting down');
+    if (info.clientId !== undefined && info.clientId !== '') {
+      for (const c of this.connections.values()) {
+        // ActiveMQ: a client id may be used by one live connection at a time.
+        if (c.clientId === info.clientId) throw new QmqError('CLIENT_ID_IN_USE', `client id "${info.clientId}" is already connected`);
+      }
+    }
+    const id = `${this.idPrefix}-${++this.connectionCounter}`;
+    const conn = new BrokerConnection(id, { ...info, clientId: info.clientId || undefined }, this.svc);
+    this.connections.set(id, conn);
+    return conn;
+  }
+
+  stats(): BrokerStats {
+    const destinations: DestinationStats[] = [];
+    for (const q of this.svc.registry.queues.values()) {
+      destinations.push({
+        name: q.ref.name,
+        kind: q.ref.kind,
+        depth: q.depth,
+        enqueueCount: q.enqueueCount,
+        dequeueCount: q.dequeueCount,
+        consumerCount: q.consumerCount,
+        inflight: q.inflight,
+        memoryBytes: q.usage.used,
+      });
+    }
+    for (const t of this.svc.registry.topics.values()) {
+      destinations.push({
+        name: t.ref.name,
+        kind: t.ref.kind,
+        depth: 0,
+        enqueueCount: t.enqueueCount,
+        dequeueCount: t.dequeueCount,
+        consumerCount: this.svc.topics.countFor(t.ref),
+        inflight: 0,
+        memoryBytes: 0,
+      });
+    }
+    const durableSubscriptions = [...this.svc.durables.byKey.values()].map((s) => ({
+      clientId: s.record.clientId,
+      name: s.record.name,
+      destination: destinationKey(s.record.destination),
+      selector: s.record.selector,
+      active: s.active !== undefined,
+      depth: s.queue.depth,
+      enqueueCount: s.queue.enqueueCount,
+      dequeueCount: s.queue.dequeueCount,
+      inflight: s.queue.inflight,
+    }));
+    return {
+      destinations,
+      durableSubscriptions,
+      connections: this.connections.size,
+      memory: { usedBytes: this.brokerUsage.used, limitBytes: this.opts.config.memoryLimitBytes },
+    };
+  }
+
+  /** Stops dispatch, closes every connection (returning unacked messages) and closes the store. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.sweepTimer?.cancel();
+    for (const c of [...this.connections.values()]) await c.close();
+    this.svc.settlement.cancelTimers();
+    await this.svc.router.drain();
+    await this.remover.flush();
+    for (const q of this.svc.registry.queues.values()) q.close();
+    for (const s of this.svc.durables.byKey.values()) s.queue.close();
+    await this.opts.store.close();
+  }
+}

@@ -1,0 +1,389 @@
+import type { BrokerConfig } from '../config/types.js';
+import type { MessageStore, StoreOp } from '../store/message-store.js';
+import type { Clock } from '../util/clock.js';
+import { QmqError, toQmqError } from '../util/errors.js';
+import type { Logger } from '../util/logger.js';
+import type { Settlement } from './acks.js';
+import type {
+  Connection,
+  ConnectInfo,
+  DeliverySink,
+  SendRequest,
+  SubscribeRequest,
+  Subscription,
+} from './api.js';
+import { DestinationRegistry } from './destinations.js';
+import type { DuplicateFilter } from './duplicate-filter.js';
+import type { DurableSubscriptions } from './durable.js';
+import { destinationKey, type DestinationRef, type Message } from './message.js';
+import type { MessageQueue } from './queue.js';
+import { expandComposite, type Router, type Target } from './routing.js';
+import { compileSelector, type Selector } from './selector/index.js';
+import { Consumer, type InflightDelivery } from './subscription.js';
+import type { TopicRouter, TopicSubscriber } from './topic.js';
+import { TransactionTable } from './transactions.js';
+
+/** What a connection uses of the broker. */
+export interface BrokerServices {
+  config: BrokerConfig;
+  store: MessageStore;
+  clock: Clock;
+  logger: Logger;
+  registry: DestinationRegistry;
+  topics: TopicRouter;
+  durables: DurableSubscriptions;
+  router: Router;
+  settlement: Settlement;
+  duplicates: DuplicateFilter;
+  connectionClosed(conn: BrokerConnection): void;
+}
+
+interface ConsumerRecord {
+  consumer: Consumer;
+  /** Undoes what subscribing set up (topic buffers, durable attachment). */
+  teardown(): void;
+}
+
+const DEFAULT_PRIORITY = 4;
+
+/** A non-durable topic subscription's private buffer, fed by the TopicRouter. */
+class TopicBuffer implements TopicSubscriber {
+  readonly durable = false;
+  constructor(
+    readonly pattern: DestinationRef,
+    readonly queue: MessageQueue,
+    readonly selector: Selector | undefined,
+    readonly noLocal: boolean,
+    private readonly connId: string,
+  ) {}
+  connectionId(): string {
+    return this.connId;
+  }
+}
+
+/** One client connection's view of the broker core (see `api.ts` for the contract). */
+export class BrokerConnection implements Connection {
+  readonly clientId: string | undefined;
+  private readonly consumers = new Map<string, ConsumerRecord>();
+  /** Delivery tag -> the consumer holding that unacked delivery. */
+  private readonly tagOwners = new Map<number, Consumer>();
+  private readonly txs = new TransactionTable();
+  /** Local temp name (`kind:name`) -> broker-wide destination. */
+  private readonly temps = new Map<string, DestinationRef>();
+  private nextTag = 1;
+  private messageCounter = 0;
+  private closed = false;
+
+  constructor(
+    readonly id: string,
+    readonly info: ConnectInfo,
+    private readonly svc: BrokerServices,
+  ) {
+    this.clientId = info.clientId;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new QmqError('SHUTTING_DOWN', 'the connection is closed');
+  }
+
+  private buildMessage(req: SendRequest, destination: DestinationRef): Message {
+    const headers = { ...req.headers };
+    // reply-to travels as the canonical key (`queue://x`, `temp-queue://ID:...`); the adapter
+    // maps it back to its own form (`/queue/x`, `/remote-temp-queue/ID:...`) when rendering.
+    if (req.replyTo) headers['reply-to'] = destinationKey(req.replyTo);
+    const priority = req.priority === undefined || !Number.isFinite(req.priority) ? DEFAULT_PRIORITY : Math.min(9, Math.max(0, Math.trunc(req.priority)));
+    return {
+      id: `ID:${this.id}:1:1:${++this.messageCounter}`,
+      destination,
+      headers,
+      body: req.body,
+      bodyIsBytes: req.bodyIsBytes,
+      persistent: req.persistent,
+      priority,
+      expires: req.expires ?? 0,
+      timestamp: this.svc.clock.now(),
+      redeliveryCount: 0,
+      producerId: req.producerId,
+      producerSeq: req.producerSeq,
+    };
+  }
+
+  async send(req: SendRequest, txId?: string): Promise<void> {
+    this.assertOpen();
+    const destinations = expandComposite(req.destination);
+    const message = this.buildMessage(req, destinations.length === 1 ? destinations[0] : req.destination);
+    if (txId !== undefined) {
+      const tx = this.txs.get(txId);
+      for (const d of destinations) this.checkSendable(d);
+      tx.sends.push({ destinations, message });
+      return;
+    }
+    const { producerId, producerSeq } = req;
+    if (this.svc.duplicates.isDuplicate(producerId, producerSeq)) return;
+    const undo = producerId !== undefined && producerSeq !== undefined ? this.svc.duplicates.accept(producerId, producerSeq) : undefined;
+    const ops: StoreOp[] = undo && req.persistent ? [{ type: 'producer-seq', producerId: producerId!, seq: producerSeq! }] : [];
+    let queues: MessageQueue[];
+    try {
+      const targets = destinations.flatMap((d) => this.svc.router.targetsFor(d, message, this.id));
+      queues = await this.svc.router.storeAndOffer(targets, ops);
+    } catch (err) {
+      undo?.();
+      throw toQmqError(err);
+    }
+    // Producer flow control: the send is accepted, but its completion waits for memory.
+    await Promise.all(queues.map((q) => q.usage.waitForSpace()));
+  }
+
+  private checkSendable(d: DestinationRef): void {
+    if ((d.kind === 'temp-queue' || d.kind === 'temp-topic') && !this.svc.registry.tempOwners.has(destinationKey(d))) {
+      throw new QmqError('INVALID_DESTINATION', `the temporary destination ${d.name} does not exist (its connection has closed)`);
+    }
+  }
+
+  subscribe(req: SubscribeRequest, sink: DeliverySink): Subscription {
+    this.assertOpen();
+    if (this.consumers.has(req.id)) throw new QmqError('SUBSCRIPTION_EXISTS', `subscription id "${req.id}" is already in use on this connection`);
+    const selector = req.selector !== undefined && req.selector.trim() !== '' ? compileSelector(req.selector) : undefined;
+    const destinations = expandComposite(req.destination);
+    const isQueue = req.destination.kind === 'queue' || req.destination.kind === 'temp-queue';
+    if (req.durableName !== undefined && req.durableName !== '') {
+      // ActiveMQ STOMP: activemq.subscriptionName is only for topics.
+      if (isQueue) throw new QmqError('DURABLE_ON_QUEUE', `a durable subscription needs a topic, not the queue ${req.destination.name}`);
+      if (!this.clientId) throw new QmqError('CLIENT_ID_REQUIRED', 'a durable subscription needs a client-id on CONNECT');
+      if (destinations.length !== 1) throw new QmqError('INVALID_DESTINATION', 'a durable subscription takes exactly one topic');
+    }
+    for (const d of destinations) {
+      DestinationRegistry.validateName(d);
+      if (d.kind === 'temp-queue' || d.kind === 'temp-topic') {
+        const owner = this.svc.registry.tempOwners.get(destinationKey(d));
+        if (owner === undefined) throw new QmqError('INVALID_DESTINATION', `the temporary destination ${d.name} does not exist`);
+        // JMS: only the connection that created a temporary destination may consume from it.
+        if (owner !== this.id) throw new QmqError('INVALID_DESTINATION', `the temporary destination ${d.name} belongs to another connection`);
+      }
+    }
+
+    const consumer = new Consumer(this.id, req, sink, selector, {
+      nextTag: () => this.nextTag++,
+      consumedOnDispatch: (q, e) => this.svc.settlement.consumedOnDispatch(q, e),
+      delivered: (tag, c) => this.tagOwners.set(tag, c),
+      onSinkError: (err) => this.svc.logger.error({ err, subscription: req.id }, 'the delivery sink threw'),
+    });
+
+    if (req.browser) {
+      if (!isQueue) throw new QmqError('INVALID_DESTINATION', 'only queues can be browsed');
+      const queues = destinations.map((d) => this.queueFor(d));
+      this.consumers.set(req.id, { consumer, teardown: () => undefined });
+      const run = () => void this.browse(consumer, queues, sink);
+      if (req.startPaused) consumer.onStart = run;
+      else queueMicrotask(run);
+      return consumer;
+    }
+
+    const teardowns: Array<() => void> = [];
+    if (isQueue) {
+      for (const d of destinations) {
+        const q = this.queueFor(d);
+        consumer.queues.push(q);
+        q.attach(consumer);
+      }
+      teardowns.push(() => {
+        for (const q of consumer.queues) q.detach(consumer);
+      });
+    } else if (req.durableName) {
+      this.svc.durables.attach(
+        { clientId: this.clientId!, name: req.durableName, destination: destinations[0], selector: selector?.text, noLocal: req.noLocal || undefined },
+        selector,
+        consumer,
+      );
+      teardowns.push(() => this.svc.durables.detach(consumer));
+    } else {
+      for (const d of destinations) {
+        if (d.kind === 'topic') this.svc.registry.topic(d, true);
+        const buffer = new TopicBuffer(d, this.svc.registry.newQueue(d, undefined), selector, req.noLocal ?? false, this.id);
+        this.svc.topics.add(buffer);
+        consumer.queues.push(buffer.queue);
+        buffer.queue.attach(consumer);
+        teardowns.push(() => {
+          this.svc.topics.remove(buffer);
+          buffer.queue.detach(consumer);
+          buffer.queue.close();
+        });
+      }
+    }
+    this.consumers.set(req.id, { consumer, teardown: () => teardowns.forEach((t) => t()) });
+    return consumer;
+  }
+
+  private queueFor(d: DestinationRef): MessageQueue {
+    const q = this.svc.registry.queue(d, d.kind === 'queue');
+    if (!q) throw new QmqError('INVALID_DESTINATION', `the temporary queue ${d.name} does not exist`);
+    return q;
+  }
+
+  private async browse(consumer: Consumer, queues: MessageQueue[], sink: DeliverySink): Promise<void> {
+    try {
+      for (const q of queues) {
+        for (const e of await q.browse()) {
+          if (consumer.closed) return;
+          if (!consumer.accepts(e)) continue;
+          // Browsed messages are neither locked nor acked: the tag is never registered.
+          sink.deliver({ tag: this.nextTag++, subscriptionId: consumer.id, message: e.message, redelivered: e.message.redeliveryCount > 0 });
+        }
+      }
+    } catch (err) {
+      this.svc.logger.error({ err, subscription: consumer.id }, 'browsing failed');
+    }
+    if (!consumer.closed) sink.browseEnd?.();
+  }
+
+  unsubscribe(subscriptionId: string): void {
+    this.assertOpen();
+    const rec = this.consumers.get(subscriptionId);
+    if (!rec) throw new QmqError('UNKNOWN_SUBSCRIPTION', `no subscription with id "${subscriptionId}" on this connection`);
+    this.detach(rec);
+  }
+
+  private detach(rec: ConsumerRecord): void {
+    const c = rec.consumer;
+    this.consumers.delete(c.id);
+    c.closed = true;
+    for (const tag of c.inflight.keys()) this.tagOwners.delete(tag);
+    rec.teardown();
+    this.svc.settlement.returnAll(c);
+  }
+
+  async removeDurableSubscription(name: string): Promise<void> {
+    this.assertOpen();
+    if (!this.clientId) throw new QmqError('CLIENT_ID_REQUIRED', 'removing a durable subscription needs a client-id on CONNECT');
+    await this.svc.durables.remove(this.clientId, name);
+  }
+
+  private delivery(tag: number) {
+    const consumer = this.tagOwners.get(tag);
+    const d = consumer?.inflight.get(tag);
+    if (!consumer || !d) {
+      throw new QmqError('UNKNOWN_MESSAGE', `no unacknowledged delivery with tag ${tag} on this connection (already acknowledged, never delivered, or its subscription is gone)`);
+    }
+    return { consumer, d };
+  }
+
+  async ack(tag: number, txId?: string): Promise<void> {
+    this.assertOpen();
+    const { consumer } = this.delivery(tag);
+    const tx = txId !== undefined ? this.txs.get(txId) : undefined;
+    const covered = consumer.coveredBy(tag);
+    if (tx) {
+      for (const d of covered) {
+        consumer.markTxAcked(d, tx.id);
+        tx.acks.push({ consumer, delivery: d });
+      }
+      return;
+    }
+    for (const d of covered) this.tagOwners.delete(d.tag);
+    await this.svc.settlement.ack(consumer, covered);
+  }
+
+  async nack(tag: number, txId?: string): Promise<void> {
+    this.assertOpen();
+    const { consumer, d } = this.delivery(tag);
+    if (txId !== undefined) {
+      const tx = this.txs.get(txId);
+      consumer.markTxAcked(d, tx.id);
+      tx.nacks.push({ consumer, delivery: d });
+      return;
+    }
+    this.tagOwners.delete(tag);
+    await this.svc.settlement.nack(consumer, d);
+  }
+
+  begin(txId: string): void {
+    this.assertOpen();
+    this.txs.begin(txId);
+  }
+
+  /**
+   * One atomic store batch holds every add, every ack's remove and the `tx-commit` record;
+   * only after it is durable do the sends become visible.
+   */
+  async commit(txId: string): Promise<void> {
+    this.assertOpen();
+    const tx = this.txs.take(txId);
+    const ops: StoreOp[] = [];
+    const targets: Target[] = [];
+    const undos: Array<() => void> = [];
+    try {
+      for (const s of tx.sends) {
+        const { producerId, producerSeq } = s.message;
+        if (this.svc.duplicates.isDuplicate(producerId, producerSeq)) continue;
+        if (producerId !== undefined && producerSeq !== undefined) {
+          undos.push(this.svc.duplicates.accept(producerId, producerSeq));
+          if (s.message.persistent) ops.push({ type: 'producer-seq', producerId, seq: producerSeq });
+        }
+        for (const d of s.destinations) targets.push(...this.svc.router.targetsFor(d, s.message, this.id));
+      }
+    } catch (err) {
+      undos.forEach((u) => u());
+      this.abortAcks(tx.acks.concat(tx.nacks));
+      throw toQmqError(err);
+    }
+    // Acks whose delivery went away meanwhile (acked again, or returned) are skipped.
+    const live = (a: { consumer: Consumer; delivery: { tag: number } }) => a.consumer.inflight.get(a.delivery.tag) === a.delivery;
+    const acks = tx.acks.filter(live);
+    const nacks = tx.nacks.filter(live);
+    for (const a of acks) {
+      if (a.delivery.entry.stored) ops.push({ type: 'remove', queue: a.delivery.queue.storeKey!, seq: a.delivery.entry.seq });
+      this.tagOwners.delete(a.delivery.tag);
+      a.consumer.release([a.delivery]);
+    }
+    ops.push({ type: 'tx-commit', txId });
+    try {
+      await this.svc.router.storeAndOffer(targets, ops);
+    } catch (err) {
+      undos.forEach((u) => u());
+      // The consumed messages were not removed: give them back for redelivery.
+      for (const a of acks) a.delivery.queue.returnEntry(a.delivery.entry);
+      throw toQmqError(err);
+    }
+    for (const a of acks) a.delivery.queue.settle(a.delivery.entry, true, true);
+    for (const n of nacks) {
+      this.tagOwners.delete(n.delivery.tag);
+      await this.svc.settlement.nack(n.consumer, n.delivery);
+    }
+  }
+
+  abort(txId: string): void {
+    this.assertOpen();
+    const tx = this.txs.take(txId);
+    this.abortAcks(tx.acks.concat(tx.nacks));
+  }
+
+  private abortAcks(acks: Array<{ consumer: Consumer; delivery: InflightDelivery }>): void {
+    for (const a of acks) if (a.delivery.txAckedIn !== undefined) a.consumer.clearTxAck(a.delivery);
+  }
+
+  temporaryDestination(kind: 'temp-queue' | 'temp-topic', name: string): DestinationRef {
+    this.assertOpen();
+    const local = `${kind}:${name}`;
+    const existing = this.temps.get(local);
+    if (existing) return existing;
+    const ref: DestinationRef = { kind, name: `ID:${this.id}:${name}` };
+    this.svc.registry.createTemp(ref, this.id);
+    this.temps.set(local, ref);
+    return ref;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    // Open transactions abort when their connection goes (STOMP 1.2 "BEGIN").
+    for (const tx of this.txs.takeAll()) this.abortAcks(tx.acks.concat(tx.nacks));
+    for (const rec of [...this.consumers.values()]) this.detach(rec);
+    for (const ref of this.temps.values()) this.svc.registry.deleteTemp(ref);
+    this.temps.clear();
+    this.closed = true;
+    this.svc.connectionClosed(this);
+  }
+}

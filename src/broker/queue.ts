@@ -1,0 +1,322 @@
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/logger.js';
+import type { MessageStore } from '../store/message-store.js';
+import { decideDispatch } from './dispatch.js';
+import { isExpired } from './expiry.js';
+import type { MemoryUsage } from './flow-control.js';
+import { messageSizeBytes as sizeOf, type DestinationRef } from './message.js';
+import type { QueueEntry } from './queue-entry.js';
+
+/** What a queue needs from something that consumes from it. */
+export interface QueueConsumer {
+  /** Unique broker-wide. */
+  readonly key: string;
+  readonly priority: number;
+  readonly exclusive: boolean;
+  room(): number;
+  accepts(entry: QueueEntry): boolean;
+  /** Receives an entry that the queue has already moved from pending to in-flight. */
+  take(queue: MessageQueue, entry: QueueEntry): void;
+}
+
+export interface QueueContext {
+  store: MessageStore;
+  clock: Clock;
+  logger: Logger;
+  /** An entry expired while pending; the queue has settled it, the broker drops or dead-letters it. */
+  onExpired(queue: MessageQueue, entry: QueueEntry): void;
+}
+
+/** In-memory window of pending messages: page in when it falls under the low mark. */
+export const WINDOW_MAX_MESSAGES = 1000;
+export const WINDOW_LOW_MESSAGES = 250;
+export const WINDOW_MAX_BYTES = 32 * 1024 * 1024;
+/** Browsing shows at most this many messages (ActiveMQ caps it with maxBrowsePageSize). */
+export const MAX_BROWSE_MESSAGES = 10_000;
+
+type ArrivalState = 'waiting' | 'ready' | 'cancelled';
+
+export interface ArrivalSlot {
+  ready(): void;
+  cancel(): void;
+}
+
+/**
+ * A message queue: a JMS queue, a temporary queue, a durable subscription's backlog or the
+ * private buffer of a non-durable topic subscription. It keeps a bounded window of pending
+ * messages in memory and pages the rest in from the store, orders arrivals, and applies the
+ * pure dispatch decision.
+ */
+export class MessageQueue {
+  private nextSeq: number;
+  private pending: QueueEntry[] = [];
+  private pendingBytes = 0;
+  private readonly consumers: QueueConsumer[] = [];
+  private groups = new Map<string, string>();
+  private cursor = 0;
+  /** Entries whose store write is in flight, in seq order: they become visible in that order. */
+  private arriving: Array<{ entry: QueueEntry; state: ArrivalState }> = [];
+  /** When set, the store holds messages with seq >= this that are not in memory. */
+  private pagedOutFromSeq: number | undefined;
+  private pageInFlight = false;
+  private arrivedDuringRead: QueueEntry[] = [];
+  private dispatchScheduled = false;
+  private closed = false;
+
+  depth = 0;
+  enqueueCount = 0;
+  dequeueCount = 0;
+  inflight = 0;
+
+  constructor(
+    /** The destination shown in stats (for a subscription: the subscribed topic). */
+    readonly ref: DestinationRef,
+    /** undefined = memory only (temporary destinations, non-durable topic subscriptions). */
+    readonly storeKey: string | undefined,
+    readonly usage: MemoryUsage,
+    public prioritized: boolean,
+    private readonly ctx: QueueContext,
+    recovered?: { lastSeq: number; count: number },
+  ) {
+    this.nextSeq = (recovered?.lastSeq ?? 0) + 1;
+    if (recovered && recovered.count > 0) {
+      // Recovered queues start paged out: the cursor brings messages in as consumers need them.
+      this.depth = recovered.count;
+      this.pagedOutFromSeq = 0;
+    }
+  }
+
+  get consumerCount(): number {
+    return this.consumers.length;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  allocSeq(): number {
+    return this.nextSeq++;
+  }
+
+  /** Reserves the entry's place in arrival order; it becomes visible once the slot is ready. */
+  reserve(entry: QueueEntry): ArrivalSlot {
+    const a = { entry, state: 'waiting' as ArrivalState };
+    this.arriving.push(a);
+    return {
+      ready: () => {
+        a.state = 'ready';
+        this.drainArrivals();
+      },
+      cancel: () => {
+        a.state = 'cancelled';
+        this.drainArrivals();
+      },
+    };
+  }
+
+  private drainArrivals(): void {
+    while (this.arriving.length > 0 && this.arriving[0].state !== 'waiting') {
+      const a = this.arriving.shift()!;
+      if (a.state === 'ready' && !this.closed) this.accept(a.entry);
+    }
+  }
+
+  private accept(entry: QueueEntry): void {
+    this.enqueueCount++;
+    this.depth++;
+    if (entry.stored) {
+      if (this.pageInFlight) {
+        this.arrivedDuringRead.push(entry);
+        return;
+      }
+      if (this.pagedOutFromSeq !== undefined) return; // the cursor will reach it
+      if (this.pending.length >= WINDOW_MAX_MESSAGES || this.pendingBytes >= WINDOW_MAX_BYTES) {
+        // Memory bound: leave it in the store and read it back when the window drains.
+        this.pagedOutFromSeq = entry.seq;
+        return;
+      }
+    }
+    this.insertPending(entry);
+    this.usage.add(entry.sizeBytes);
+    this.scheduleDispatch();
+  }
+
+  private compare(a: QueueEntry, b: QueueEntry): number {
+    if (this.prioritized && a.message.priority !== b.message.priority) return b.message.priority - a.message.priority;
+    return a.seq - b.seq;
+  }
+
+  private insertPending(entry: QueueEntry): void {
+    let lo = 0;
+    let hi = this.pending.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.compare(this.pending[mid], entry) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    this.pending.splice(lo, 0, entry);
+    this.pendingBytes += entry.sizeBytes;
+  }
+
+  attach(consumer: QueueConsumer): void {
+    this.consumers.push(consumer);
+    this.scheduleDispatch();
+  }
+
+  detach(consumer: QueueConsumer): void {
+    const i = this.consumers.indexOf(consumer);
+    if (i >= 0) this.consumers.splice(i, 1);
+    this.scheduleDispatch();
+  }
+
+  /** A delivered entry comes back (NACK, or its consumer left): it rejoins pending in order. */
+  returnEntry(entry: QueueEntry): void {
+    this.inflight--;
+    if (this.closed) return;
+    this.insertPending(entry);
+    this.scheduleDispatch();
+  }
+
+  /**
+   * An entry leaves the queue for good: acked (`consumed`), expired, or dead-lettered. Store
+   * removal is the caller's job.
+   */
+  settle(entry: QueueEntry, wasInflight: boolean, consumed: boolean): void {
+    if (wasInflight) this.inflight--;
+    this.depth--;
+    if (consumed) this.dequeueCount++;
+    this.usage.release(entry.sizeBytes);
+  }
+
+  scheduleDispatch(): void {
+    if (this.dispatchScheduled || this.closed) return;
+    this.dispatchScheduled = true;
+    queueMicrotask(() => {
+      this.dispatchScheduled = false;
+      this.dispatch();
+    });
+  }
+
+  /** Drops expired entries from pending; also run by the broker's periodic sweep. */
+  sweepExpired(): void {
+    const now = this.ctx.clock.now();
+    if (!this.pending.some((e) => isExpired(e.message, now))) return;
+    const keep: QueueEntry[] = [];
+    const expired: QueueEntry[] = [];
+    for (const e of this.pending) (isExpired(e.message, now) ? expired : keep).push(e);
+    this.pending = keep;
+    for (const e of expired) {
+      this.pendingBytes -= e.sizeBytes;
+      this.settle(e, false, false);
+      this.ctx.onExpired(this, e);
+    }
+  }
+
+  private dispatch(): void {
+    if (this.closed) return;
+    this.sweepExpired();
+    this.maybePageIn();
+    if (this.consumers.length === 0 || this.pending.length === 0) return;
+    const decision = decideDispatch({
+      pending: this.pending,
+      consumers: this.consumers.map((c) => ({
+        id: c.key,
+        priority: c.priority,
+        exclusive: c.exclusive,
+        room: c.room(),
+        accepts: (e: QueueEntry) => c.accepts(e),
+      })),
+      groups: this.groups,
+      cursor: this.cursor,
+      group: (e) => {
+        const id = e.message.headers['JMSXGroupID'];
+        if (id === undefined || id === '') return undefined;
+        return { id, closes: e.message.headers['JMSXGroupSeq'] === '-1' };
+      },
+    });
+    this.groups = decision.groups;
+    this.cursor = decision.cursor;
+    if (decision.assignments.length === 0) return;
+    const taken = new Set(decision.assignments.map((a) => a.index));
+    const entries = decision.assignments.map((a) => ({ entry: this.pending[a.index], key: a.consumerId }));
+    this.pending = this.pending.filter((_, i) => !taken.has(i));
+    const byKey = new Map(this.consumers.map((c) => [c.key, c]));
+    for (const { entry, key } of entries) {
+      this.pendingBytes -= entry.sizeBytes;
+      this.inflight++;
+      byKey.get(key)!.take(this, entry);
+    }
+    this.maybePageIn();
+  }
+
+  private maybePageIn(): void {
+    if (this.pagedOutFromSeq === undefined || this.pageInFlight || this.storeKey === undefined) return;
+    if (this.consumers.length === 0 || this.pending.length >= WINDOW_LOW_MESSAGES) return;
+    const from = this.pagedOutFromSeq;
+    const want = WINDOW_MAX_MESSAGES - this.pending.length;
+    this.pageInFlight = true;
+    this.ctx.store.read(this.storeKey, from, want).then(
+      (rows) => {
+        this.pageInFlight = false;
+        if (this.closed) return;
+        const loaded = new Set<number>();
+        for (const row of rows) {
+          if (row.seq < from) continue;
+          loaded.add(row.seq);
+          const entry: QueueEntry = { seq: row.seq, message: row.message, sizeBytes: sizeOf(row.message), stored: true };
+          this.insertPending(entry);
+          this.usage.add(entry.sizeBytes);
+        }
+        if (rows.length < want) {
+          // The backlog is exhausted; what arrived during the read is in memory from now on.
+          this.pagedOutFromSeq = undefined;
+          for (const e of this.arrivedDuringRead) {
+            if (loaded.has(e.seq)) continue;
+            this.insertPending(e);
+            this.usage.add(e.sizeBytes);
+          }
+        } else {
+          this.pagedOutFromSeq = rows[rows.length - 1].seq + 1;
+        }
+        this.arrivedDuringRead = [];
+        this.scheduleDispatch();
+      },
+      (err: unknown) => {
+        this.pageInFlight = false;
+        this.ctx.logger.error({ err, queue: this.storeKey }, 'paging messages in from the store failed');
+      },
+    );
+  }
+
+  /**
+   * A snapshot for a browser: pending messages in memory, then the paged-out backlog from the
+   * store, in delivery order, without consuming or locking anything.
+   */
+  async browse(): Promise<QueueEntry[]> {
+    const now = this.ctx.clock.now();
+    const out = this.pending.filter((e) => !isExpired(e.message, now));
+    if (this.pagedOutFromSeq !== undefined && this.storeKey !== undefined) {
+      let from = this.pagedOutFromSeq;
+      while (out.length < MAX_BROWSE_MESSAGES) {
+        const rows = await this.ctx.store.read(this.storeKey, from, Math.min(1000, MAX_BROWSE_MESSAGES - out.length));
+        if (rows.length === 0) break;
+        for (const r of rows) {
+          if (!isExpired(r.message, now)) out.push({ seq: r.seq, message: r.message, sizeBytes: 0, stored: true });
+        }
+        from = rows[rows.length - 1].seq + 1;
+      }
+    }
+    return out.slice(0, MAX_BROWSE_MESSAGES);
+  }
+
+  /** Drops everything held in memory; the queue takes nothing more. Store cleanup is the caller's. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.arriving = [];
+    this.arrivedDuringRead = [];
+    this.usage.dispose();
+  }
+}
