@@ -26,6 +26,8 @@ export class MemoryStore implements MessageStore {
   private producerSeqs = new Map<string, number>();
   private committedTx = new Set<string>();
   private closed = false;
+  /** Queues that received a seq below their highest one since the last read. */
+  private unsorted = new Set<string>();
 
   async open(): Promise<RecoveredState> {
     this.closed = false;
@@ -48,9 +50,10 @@ export class MemoryStore implements MessageStore {
     this.assertOpen();
     const msgs = this.queues.get(queue);
     if (!msgs || maxCount <= 0) return [];
+    if (this.unsorted.delete(queue)) this.queues.set(queue, new Map([...msgs.entries()].sort(([a], [b]) => a - b)));
     const out: StoredMessage[] = [];
-    // Map iteration order is insertion order, and seqs are inserted rising.
-    for (const m of msgs.values()) {
+    // Map iteration order is insertion order, kept ascending by the re-sort above.
+    for (const m of this.queues.get(queue)!.values()) {
       if (m.seq < fromSeq) continue;
       out.push(m);
       if (out.length >= maxCount) break;
@@ -81,6 +84,8 @@ export class MemoryStore implements MessageStore {
       case 'add': {
         let q = this.queues.get(op.queue);
         if (!q) this.queues.set(op.queue, (q = new Map()));
+        // Seqs normally arrive rising; one that does not marks the queue for a re-sort on read.
+        if (q.size > 0 && op.seq < (this.lastSeq.get(op.queue) ?? 0) && !q.has(op.seq)) this.unsorted.add(op.queue);
         q.set(op.seq, { queue: op.queue, seq: op.seq, message: op.message });
         if (op.seq > (this.lastSeq.get(op.queue) ?? 0)) this.lastSeq.set(op.queue, op.seq);
         return;

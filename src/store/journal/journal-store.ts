@@ -1,0 +1,314 @@
+import path from 'node:path';
+import type { JournalPersistence } from '../../config/types.js';
+import { QmqError } from '../../util/errors.js';
+import type { Logger } from '../../util/logger.js';
+import type { MessageStore, RecoveredState, StoredMessage, StoreOp, StoreStats } from '../message-store.js';
+import { Compactor, type CompactionResult } from './compaction.js';
+import { GroupCommitWriter, type DurableBatch, type WriterStats } from './group-commit.js';
+import { JournalIndex, type Loc } from './leveldb-index.js';
+import { decodeOp, encodeEmpty, encodeOp } from './op-codec.js';
+import { decodeRecordAt, RecordType, type DecodedRecord } from './record-codec.js';
+import { recoverJournal, type RecoveryReport } from './recovery.js';
+import { SegmentLog } from './segment-log.js';
+import { StoreLock } from './store-lock.js';
+
+export interface JournalStoreOptions {
+  /** Zero-fill segments ahead of use (default true). */
+  preallocate?: boolean;
+  /** Flush the index to LevelDB once this many changes are pending (default 20,000). */
+  flushEntries?: number;
+  /** Compact the oldest segment when its live records are below this share of it (default 0.5). */
+  compactLiveRatio?: number;
+}
+
+/** A record as replication ships it: the exact bytes in the log plus its decoded header. */
+export interface RawRecord {
+  epoch: number;
+  position: number;
+  type: number;
+  more: boolean;
+  rewrite: boolean;
+  /** The whole record, header included, as it is on disk. */
+  bytes: Buffer;
+}
+
+const READ_COALESCE_BYTES = 1024 * 1024;
+
+/**
+ * The durable store (DESIGN §3): a segmented append-only log of CRC-framed records, a LevelDB
+ * index of where each live message is, group commit, checkpointed recovery and compaction.
+ * Bodies stay on disk; `read` pages them in.
+ */
+export class JournalStore implements MessageStore {
+  readonly kind = 'journal';
+  private lock: StoreLock | null = null;
+  private log!: SegmentLog;
+  private index!: JournalIndex;
+  private writer!: GroupCommitWriter;
+  private compactor!: Compactor;
+  private state: 'new' | 'open' | 'closed' = 'new';
+  private epoch = 1;
+  private lastEpoch = 0;
+  private durableEnd = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> | null = null;
+  private readonly flushEntries: number;
+  private readonly options: Required<JournalStoreOptions>;
+  /** What the last `open()` found and did. */
+  recovery: RecoveryReport | null = null;
+
+  constructor(
+    readonly config: JournalPersistence,
+    private readonly logger: Logger,
+    options: JournalStoreOptions = {},
+  ) {
+    this.options = { preallocate: options.preallocate ?? true, flushEntries: options.flushEntries ?? 20_000, compactLiveRatio: options.compactLiveRatio ?? 0.5 };
+    this.flushEntries = this.options.flushEntries;
+  }
+
+  async open(): Promise<RecoveredState> {
+    if (this.state !== 'new') throw new QmqError('STORE_CLOSED', 'a journal store is opened once; create a new one to reopen');
+    const dir = this.config.directory;
+    this.lock = StoreLock.acquire(dir);
+    try {
+      this.log = new SegmentLog(dir, this.config.journalMaxFileLengthBytes, this.logger, this.options.preallocate);
+      this.index = await JournalIndex.open(path.join(dir, 'index'), this.config.enableJournalDiskSyncs);
+      try {
+        this.recovery = await recoverJournal(dir, this.log, this.index, this.logger);
+      } catch (e) {
+        await this.index.close();
+        await this.log.close();
+        throw e;
+      }
+    } catch (e) {
+      this.lock.release();
+      this.lock = null;
+      throw e;
+    }
+    this.durableEnd = this.recovery.endPosition;
+    this.lastEpoch = this.recovery.lastEpoch;
+    this.epoch = Math.max(1, this.lastEpoch);
+    this.writer = new GroupCommitWriter(this.log, this.durableEnd, this.config.enableJournalDiskSyncs, (b) => this.onDurable(b), this.logger);
+    this.compactor = new Compactor(
+      this.log,
+      this.index,
+      (encoded, ops) => this.writer.append(encoded, ops, this.epoch, true),
+      this.logger,
+      this.options.compactLiveRatio,
+      10_000,
+    );
+    this.log.prepareNext();
+    await this.index.flush();
+    this.state = 'open';
+    if (this.config.checkpointIntervalMs > 0) {
+      this.timer = setInterval(() => void this.checkpoint().catch((e) => this.logger.error({ err: String(e) }, 'journal checkpoint failed')), this.config.checkpointIntervalMs);
+      this.timer.unref();
+    }
+    this.logger.info(
+      {
+        directory: dir,
+        replayedRecords: this.recovery.replayedRecords,
+        fromPosition: this.recovery.fromPosition,
+        endPosition: this.recovery.endPosition,
+        rebuiltIndex: this.recovery.rebuiltIndex,
+      },
+      'journal store opened',
+    );
+    return this.index.recoveredState();
+  }
+
+  private onDurable(b: DurableBatch): void {
+    this.index.apply(b.records, b.end, b.epoch);
+    this.durableEnd = b.end;
+    this.lastEpoch = b.epoch;
+    if (this.index.pendingEntries >= this.flushEntries && !this.flushing) void this.checkpoint().catch((e) => this.logger.error({ err: String(e) }, 'journal checkpoint failed'));
+  }
+
+  private assertOpen(): void {
+    if (this.state !== 'open') throw new QmqError('STORE_CLOSED', `the journal store ${this.config.directory} is ${this.state === 'new' ? 'not open yet' : 'closed'}`);
+  }
+
+  async write(ops: StoreOp[]): Promise<void> {
+    this.assertOpen();
+    if (ops.length === 0) return;
+    const encoded = ops.map(encodeOp);
+    return this.writer.append(encoded, ops, this.epoch);
+  }
+
+  async read(queue: string, fromSeq: number, maxCount: number): Promise<StoredMessage[]> {
+    this.assertOpen();
+    for (let attempt = 0; ; attempt++) {
+      const entries = await this.index.range(queue, fromSeq, maxCount);
+      try {
+        const records = await this.readLocs(entries.map((e) => e.loc));
+        return entries.map((e, i) => {
+          const op = decodeOp(records[i].type, records[i].payload);
+          if (!op || op.type !== 'add' || op.queue !== queue || op.seq !== e.seq) {
+            throw new QmqError('STORE_CORRUPT', `the index points ${queue}#${e.seq} at log position ${e.loc.position}, which holds something else; run \`quorummq store verify ${this.config.directory}\``);
+          }
+          return { queue, seq: e.seq, message: op.message };
+        });
+      } catch (e) {
+        // Compaction may have moved the records between the lookup and the read: look again.
+        if (attempt < 2 && e instanceof QmqError && e.codeName === 'STORE_CORRUPT' && /no journal segment/.test(e.message)) continue;
+        throw e;
+      }
+    }
+  }
+
+  /** Reads and CRC-checks records; neighbours in the log are fetched with one read. */
+  private async readLocs(locs: Loc[]): Promise<DecodedRecord[]> {
+    const order = locs.map((_, i) => i).sort((a, b) => locs[a].position - locs[b].position);
+    const out: DecodedRecord[] = new Array(locs.length);
+    let i = 0;
+    while (i < order.length) {
+      const first = locs[order[i]];
+      const seg = this.log.segmentFor(first.position);
+      const segEnd = seg ? this.log.segmentEnd(seg, this.durableEnd) : Infinity;
+      let j = i + 1;
+      let end = first.position + first.length;
+      while (j < order.length) {
+        const l = locs[order[j]];
+        if (l.position < end || l.position - end > 4096 || l.position + l.length - first.position > READ_COALESCE_BYTES || l.position + l.length > segEnd) break;
+        end = l.position + l.length;
+        j++;
+      }
+      const buf = await this.log.read(first.position, end - first.position);
+      for (let k = i; k < j; k++) {
+        const l = locs[order[k]];
+        const r = decodeRecordAt(buf, l.position - first.position, l.position);
+        if (!r.ok || r.record.length !== l.length) {
+          throw new QmqError('STORE_CORRUPT', `the journal record at position ${l.position} failed its check on read (${r.ok ? 'length mismatch' : r.reason}); run \`quorummq store verify ${this.config.directory}\``);
+        }
+        out[order[k]] = r.record;
+      }
+      i = j;
+    }
+    return out;
+  }
+
+  async isTransactionCommitted(txId: string): Promise<boolean> {
+    this.assertOpen();
+    return this.index.txLocation(txId) !== undefined;
+  }
+
+  async stats(): Promise<StoreStats> {
+    this.assertOpen();
+    return { sizeBytes: this.log.fileSizeBytes(), messages: this.index.messageCount };
+  }
+
+  /**
+   * Writes the index to LevelDB with a new checkpoint, then frees segments that are no longer
+   * needed. Runs on a timer (`checkpointIntervalMs`) and when enough changes are pending.
+   */
+  async checkpoint(): Promise<CompactionResult | null> {
+    if (this.state !== 'open') return null;
+    if (!this.flushing) {
+      this.flushing = (async () => {
+        if (!this.config.enableJournalDiskSyncs) this.syncRecentSegments();
+        await this.index.flush();
+      })().finally(() => {
+        this.flushing = null;
+      });
+    }
+    await this.flushing;
+    if (this.state !== 'open') return null;
+    return this.compactor.run();
+  }
+
+  /** A checkpoint followed by a compaction pass that re-examines the oldest segment now. */
+  async compact(): Promise<CompactionResult> {
+    this.assertOpen();
+    await this.checkpoint();
+    const r = await this.compactor.run(true);
+    await this.checkpoint();
+    return r;
+  }
+
+  /** Without per-batch fsync, the log must still reach disk before an index checkpoint names it. */
+  private syncRecentSegments(): void {
+    for (const s of this.log.segments.slice(-2)) this.log.datasyncSync(s);
+  }
+
+  /** The epoch new records carry (replication sets it when this node becomes master). */
+  get currentEpoch(): number {
+    return this.epoch;
+  }
+
+  /** Starts a new epoch and writes its marker record; resolves when the marker is durable. */
+  async setEpoch(epoch: number): Promise<void> {
+    this.assertOpen();
+    if (!Number.isSafeInteger(epoch) || epoch < this.epoch) throw new QmqError('FENCED', `epoch ${epoch} is below the store's current epoch ${this.epoch}`);
+    this.epoch = epoch;
+    await this.writer.append([encodeEmpty(RecordType.EPOCH)], [null], epoch);
+  }
+
+  /** The epoch of the last durable record and the log position just past it. */
+  lastPosition(): { epoch: number; position: number } {
+    return { epoch: this.lastEpoch, position: this.durableEnd };
+  }
+
+  /** Durable records from `fromPosition` (a record boundary) up to the current end of the log. */
+  async *readRecords(fromPosition: number): AsyncGenerator<RawRecord> {
+    this.assertOpen();
+    let pos = fromPosition;
+    const end = this.durableEnd;
+    while (pos < end) {
+      const seg = this.log.segmentFor(pos);
+      if (!seg) throw new QmqError('STORE_CORRUPT', `no journal segment holds position ${pos} (it may have been compacted away)`);
+      const segEnd = Math.min(this.log.segmentEnd(seg, end), end);
+      let want = Math.min(READ_COALESCE_BYTES, segEnd - pos);
+      let buf = await this.log.read(pos, want);
+      let off = 0;
+      while (pos + off < segEnd) {
+        const r = decodeRecordAt(buf, off, pos + off);
+        if (!r.ok) {
+          if ((r.reason === 'truncated' || r.reason === 'short-header') && off > 0) break;
+          if (r.reason === 'truncated' && r.needBytes && want < segEnd - pos) {
+            want = Math.min(segEnd - pos, Math.max(r.needBytes, want * 2));
+            buf = await this.log.read(pos, want);
+            continue;
+          }
+          throw new QmqError('STORE_CORRUPT', `journal record at position ${pos + off} is invalid (${r.reason})`);
+        }
+        const rec = r.record;
+        yield { epoch: rec.epoch, position: rec.position, type: rec.type, more: rec.more, rewrite: rec.rewrite, bytes: Buffer.from(buf.subarray(off, off + rec.length)) };
+        off += rec.length;
+      }
+      pos += off;
+    }
+  }
+
+  /** Group-commit counters (fsyncs, groups, batches), for tests and metrics. */
+  get writerStats(): WriterStats {
+    return { ...this.writer.stats };
+  }
+
+  get segmentFiles(): string[] {
+    return this.log.segments.map((s) => s.file);
+  }
+
+  async close(): Promise<void> {
+    if (this.state !== 'open') {
+      this.state = 'closed';
+      return;
+    }
+    if (this.timer) clearInterval(this.timer);
+    await this.writer.idle();
+    await this.flushing;
+    await this.compactor.idle();
+    await this.writer.idle();
+    this.state = 'closed';
+    try {
+      if (!this.writer.writeFailure) {
+        if (!this.config.enableJournalDiskSyncs) this.syncRecentSegments();
+        await this.index.flush();
+      }
+    } finally {
+      await this.index.close();
+      await this.log.close();
+      this.lock?.release();
+      this.lock = null;
+    }
+  }
+}
