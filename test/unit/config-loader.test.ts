@@ -1,0 +1,248 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { dirname, resolve } from 'node:path';
+import { loadConfigFile, parseConfigXml } from '../../src/config/index.js';
+import { isQmqError } from '../../src/util/errors.js';
+
+const FIXTURES = 'test/fixtures/config';
+const noEnv = { env: {} };
+
+test('the seed broker element and replicatedLevelDB block load with the typed values', () => {
+  const { config, warnings } = loadConfigFile(`${FIXTURES}/seed-replicated-leveldb.xml`, { env: {}, dataDir: '/srv/amq' });
+  assert.equal(config.brokerName, 'ppgmq');
+  assert.equal(config.dataDirectory, '/srv/amq');
+  assert.deepEqual(config.persistence, {
+    kind: 'replicatedLevelDB',
+    directory: '/srv/amq/leveldb',
+    replicas: 3,
+    bind: 'tcp://0.0.0.0:61619',
+    zkAddress: '150.158.153.216:2181,39.107.112.172:2181,115.28.211.227:2181',
+    zkPath: '/activemq/leveldb-stores',
+    zkSessionTimeoutMs: 2000,
+    weight: 1,
+    sync: ['local_disk'],
+    syncTimeoutMs: 10_000,
+  });
+  assert.deepEqual(config.transportConnectors.map((c) => [c.name, c.scheme, c.host, c.port]), [['stomp', 'stomp', '0.0.0.0', 61613]]);
+  assert.deepEqual(warnings, []);
+});
+
+test('replicatedLevelDB: every mapped attribute, durations and sync lists', () => {
+  const xml = `<broker brokerName="g" dataDirectory="/d"><persistenceAdapter>
+    <replicatedLevelDB directory="/d/x" replicas="5" bind="tcp://10.0.0.1:7000" zkAddress="zk1:2181,zk2" zkPassword="pw"
+      zkPath="/qmq" zkSessionTimeout="4s" hostname="node1" weight="3" securityToken="tok" sync="quorum_mem, local_disk" syncTimeout="1500ms"
+      verifyChecksums="true"/>
+  </persistenceAdapter></broker>`;
+  const { config, warnings } = parseConfigXml(xml, 'inline.xml', noEnv);
+  assert.deepEqual(config.persistence, {
+    kind: 'replicatedLevelDB', directory: '/d/x', replicas: 5, bind: 'tcp://10.0.0.1:7000', zkAddress: 'zk1:2181,zk2',
+    zkPassword: 'pw', zkPath: '/qmq', zkSessionTimeoutMs: 4000, hostname: 'node1', weight: 3, securityToken: 'tok',
+    sync: ['quorum_mem', 'local_disk'], syncTimeoutMs: 1500,
+  });
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0], /inline\.xml:2: <replicatedLevelDB> attribute verifyChecksums has no effect/);
+});
+
+test('replicatedLevelDB defaults follow DESIGN §4', () => {
+  const { config } = parseConfigXml('<broker><persistenceAdapter><replicatedLevelDB/></persistenceAdapter></broker>', 'x.xml', noEnv);
+  assert.equal(config.persistence.kind, 'replicatedLevelDB');
+  if (config.persistence.kind !== 'replicatedLevelDB') return;
+  assert.equal(config.persistence.replicas, 3);
+  assert.equal(config.persistence.bind, 'tcp://0.0.0.0:61619');
+  assert.deepEqual(config.persistence.sync, ['quorum_disk']);
+  assert.equal(config.persistence.zkSessionTimeoutMs, 2000);
+  assert.equal(config.persistence.directory, './data/leveldb');
+});
+
+test('an ActiveMQ 5.17-shaped activemq.xml loads with ignoreUnsupportedConnectors and says what it ignored', () => {
+  const path = `${FIXTURES}/activemq-5.17-default.xml`;
+  const { config, warnings } = loadConfigFile(path, { env: {}, ignoreUnsupportedConnectors: true });
+  assert.equal(config.brokerName, 'localhost');
+  assert.deepEqual(config.persistence, {
+    kind: 'journal', flavour: 'kahaDB', directory: './data/kahadb', journalMaxFileLengthBytes: 32 * 1024 * 1024,
+    checkpointIntervalMs: 5000, enableJournalDiskSyncs: true,
+  });
+  assert.deepEqual(config.transportConnectors.map((c) => `${c.name} ${c.scheme}://${c.host}:${c.port}`), [
+    'stomp stomp://0.0.0.0:61613',
+    'ws ws://0.0.0.0:61614',
+  ]);
+  // `&amp;` in the URI is decoded by the XML parser, then split into options.
+  assert.deepEqual(config.transportConnectors[0].options, { maximumConnections: '1000', 'wireFormat.maxFrameSize': '104857600' });
+  assert.deepEqual(config.policies, [{ topic: '>', prioritizedMessages: false }]);
+  assert.equal(config.memoryLimitBytes, 64 * 1024 * 1024);
+
+  const spring = warnings.filter((w) => w.includes('skipped Spring parts'));
+  assert.equal(spring.length, 1, 'one warning for all Spring-only parts');
+  assert.match(spring[0], /<bean id="logQuery" class="io\.fabric8[^"]*"> \(line 20\)/);
+  assert.match(spring[0], /<import resource="jetty\.xml"> \(line 80\)/);
+  assert.doesNotMatch(spring[0], /PropertyPlaceholderConfigurer/);
+  const has = (re: RegExp) => assert.ok(warnings.some((w) => re.test(w)), `expected a warning matching ${re}\n${warnings.join('\n')}`);
+  has(/<managementContext> \(line 41\), <shutdownHooks> \(line 73\) in <broker> have no effect/);
+  has(/:65: connector "openwire" .*scheme "tcp" is not supported yet.*skipped/);
+  has(/:66: connector "amqp"/);
+  has(/:68: connector "mqtt"/);
+  has(/<pendingMessageLimitStrategy> \(line 32\) in <policyEntry>/);
+  has(/<storeUsage> \(line 54\), <tempUsage> \(line 57\) in <systemUsage>/);
+  has(/:52: <memoryUsage> attribute percentOfJvmHeap has no effect/);
+  assert.equal(warnings.length, 8);
+});
+
+test('the same file without ignoreUnsupportedConnectors fails naming the openwire connector and what to do', () => {
+  assert.throws(
+    () => loadConfigFile(`${FIXTURES}/activemq-5.17-default.xml`, noEnv),
+    (e: unknown) => {
+      assert.ok(isQmqError(e));
+      assert.equal(e.codeName, 'CONFIG_UNSUPPORTED');
+      assert.match(e.message, /activemq-5\.17-default\.xml:65: connector "openwire" \(tcp:\/\/0\.0\.0\.0:61616/);
+      assert.match(e.message, /Supported schemes: stomp, stomp\+nio, stomp\+ssl, stomp\+nio\+ssl, ws, wss/);
+      assert.match(e.message, /Remove the connector or change it to stomp:\/\//);
+      assert.match(e.message, /--ignore-unsupported-connectors/);
+      return true;
+    },
+  );
+});
+
+test('kahaDB: mapped attributes, ignored tuning attributes warn', () => {
+  const xml = `<broker dataDirectory="/d"><persistenceAdapter>
+    <kahaDB directory="/k" journalMaxFileLength="16mb" checkpointInterval="2000" enableJournalDiskSyncs="false"
+            indexCacheSize="20000" indexWriteBatchSize="1000" concurrentStoreAndDispatchQueues="false"/>
+  </persistenceAdapter></broker>`;
+  const { config, warnings } = parseConfigXml(xml, 'k.xml', noEnv);
+  assert.deepEqual(config.persistence, {
+    kind: 'journal', flavour: 'kahaDB', directory: '/k', journalMaxFileLengthBytes: 16 * 1024 * 1024, checkpointIntervalMs: 2000,
+    enableJournalDiskSyncs: false, indexCacheSize: 20000,
+  });
+  assert.deepEqual(warnings, ['k.xml:2: <kahaDB> attributes indexWriteBatchSize, concurrentStoreAndDispatchQueues have no effect in QuorumMQ and are ignored']);
+});
+
+test('kahaDB journalDiskSyncStrategy maps onto disk syncs', () => {
+  for (const [strategy, syncs] of [['never', false], ['always', true], ['periodic', true]] as const) {
+    const { config } = parseConfigXml(`<broker><persistenceAdapter><kahaDB journalDiskSyncStrategy="${strategy}"/></persistenceAdapter></broker>`, 'k.xml', noEnv);
+    assert.equal(config.persistence.kind === 'journal' && config.persistence.enableJournalDiskSyncs, syncs, strategy);
+  }
+});
+
+test('levelDB maps to the journal store; IPv6 connector host is unbracketed', () => {
+  const { config, warnings } = loadConfigFile(`${FIXTURES}/leveldb-tuned.xml`, noEnv);
+  assert.deepEqual(config.persistence, {
+    kind: 'journal', flavour: 'levelDB', directory: '/var/lib/qmq/ldb', journalMaxFileLengthBytes: 64 * 1024 * 1024,
+    checkpointIntervalMs: 5000, enableJournalDiskSyncs: false,
+  });
+  assert.equal(config.transportConnectors[0].host, '::');
+  assert.equal(config.transportConnectors[0].port, 61614);
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0], /verifyChecksums, paranoidChecks, indexFactory have no effect/);
+});
+
+test('jdbc: the <bean> data source becomes a postgres:// connection string', () => {
+  const { config, warnings } = loadConfigFile(`${FIXTURES}/jdbc-postgres.xml`, { env: {}, set: { 'db.password': 's3cret/+' } });
+  assert.deepEqual(config.persistence, {
+    kind: 'jdbc',
+    connectionString: 'postgres://amq:s3cret%2F%2B@db.example:5433/activemq',
+    tablePrefix: 'QMQ_',
+    lockKeepAlivePeriodMs: 3000,
+    lockAcquireSleepIntervalMs: 9000,
+    createTablesOnStartup: false,
+  });
+  assert.equal(config.transportConnectors[0].scheme, 'stomp+nio');
+  // The data source bean and the placeholder configurer are not "skipped" parts.
+  assert.ok(!warnings.some((w) => w.includes('skipped Spring parts')), warnings.join('\n'));
+  assert.ok(warnings.some((w) => /<broker> attribute useJmx has no effect/.test(w)));
+  assert.ok(warnings.some((w) => /<jdbcPersistenceAdapter> attribute cleanupPeriod has no effect/.test(w)));
+});
+
+test('jdbc: PGSimpleDataSource properties and a direct postgres:// dataSource', () => {
+  const viaBean = `<beans><bean id="pg" class="org.postgresql.ds.PGSimpleDataSource">
+      <property name="serverName" value="h"/><property name="databaseName"><value>q</value></property>
+      <property name="user" value="u"/></bean>
+    <broker><persistenceAdapter><jdbcPersistenceAdapter dataSource="#pg"/></persistenceAdapter></broker></beans>`;
+  const a = parseConfigXml(viaBean, 'j.xml', noEnv).config.persistence;
+  assert.equal(a.kind === 'jdbc' && a.connectionString, 'postgres://u@h/q');
+  const direct = '<broker><persistenceAdapter><jdbcPersistenceAdapter dataSource="postgres://x@y/z"/></persistenceAdapter></broker>';
+  const b = parseConfigXml(direct, 'j.xml', noEnv).config.persistence;
+  assert.equal(b.kind === 'jdbc' && b.connectionString, 'postgres://x@y/z');
+});
+
+test('jdbc: a keep-alive not shorter than the lease warns', () => {
+  const xml = '<broker><persistenceAdapter><jdbcPersistenceAdapter dataSource="postgres://h/d" lockKeepAlivePeriod="20000"/></persistenceAdapter></broker>';
+  const { warnings } = parseConfigXml(xml, 'j.xml', noEnv);
+  assert.match(warnings.join('\n'), /lockKeepAlivePeriod \(20000 ms\) is not shorter than lockAcquireSleepInterval \(10000 ms/);
+});
+
+test('persistent="false" gives the memory store; no persistenceAdapter gives the default journal', () => {
+  const mem = parseConfigXml('<broker persistent="false"><persistenceAdapter><kahaDB/></persistenceAdapter></broker>', 'm.xml', noEnv);
+  assert.deepEqual(mem.config.persistence, { kind: 'memory' });
+  assert.match(mem.warnings.join('\n'), /persistent="false".*ignored/);
+  const dflt = parseConfigXml('<broker dataDirectory="/x/"/>', 'd.xml', noEnv).config.persistence;
+  assert.equal(dflt.kind === 'journal' && `${dflt.flavour} ${dflt.directory}`, 'default /x/journal');
+});
+
+test('no <transportConnectors> keeps the default STOMP and WebSocket connectors', () => {
+  const { config } = parseConfigXml('<broker/>', 'c.xml', noEnv);
+  assert.deepEqual(config.transportConnectors.map((c) => c.uri), ['stomp://127.0.0.1:61613', 'ws://127.0.0.1:61614']);
+});
+
+test('destination policies, DLQ strategies and the redelivery plugin', () => {
+  const { config, warnings } = loadConfigFile(`${FIXTURES}/policies-redelivery.xml`, noEnv);
+  assert.deepEqual(config.policies, [
+    {
+      queue: '>', prioritizedMessages: false, memoryLimitBytes: 1024 * 1024,
+      deadLetterStrategy: {
+        kind: 'individual', queuePrefix: 'DLQ.', topicPrefix: 'ActiveMQ.DLQ.Topic.', useQueueForQueueMessages: true,
+        useQueueForTopicMessages: true, processExpired: false, processNonPersistent: false,
+      },
+    },
+    {
+      queue: 'orders.>', prioritizedMessages: true,
+      deadLetterStrategy: { kind: 'shared', queueName: 'ORDERS.DLQ', processExpired: true, processNonPersistent: true },
+      redeliveryPolicy: { maximumRedeliveries: 2, redeliveryDelayMs: 250 },
+    },
+    { topic: 'events.*', prioritizedMessages: false, deadLetterStrategy: { kind: 'discarding' } },
+    { queue: 'payments', prioritizedMessages: false, redeliveryPolicy: { maximumRedeliveries: 4, redeliveryDelayMs: 10_000 } },
+  ]);
+  assert.deepEqual(config.defaultRedeliveryPolicy, { maximumRedeliveries: 3, redeliveryDelayMs: 5000 });
+  assert.equal(config.memoryLimitBytes, 128 * 1024 * 1024);
+  assert.equal(config.transportConnectors[0].port, 0);
+  const text = warnings.join('\n');
+  assert.match(text, /<broker> attribute schedulerSupport/);
+  assert.match(text, /<policyEntry> attribute producerFlowControl/);
+  assert.match(text, /<redeliveryPlugin> attributes fallbackToDeadLetter, sendToDlqIfMaxRetriesExceeded/);
+});
+
+test('a policyMap defaultEntry applies as ">" for queues and topics', () => {
+  const xml = `<broker><destinationPolicy><policyMap><defaultEntry><policyEntry prioritizedMessages="true"/></defaultEntry>
+    </policyMap></destinationPolicy></broker>`;
+  const { config } = parseConfigXml(xml, 'p.xml', noEnv);
+  assert.deepEqual(config.policies, [{ queue: '>', prioritizedMessages: true }, { topic: '>', prioritizedMessages: true }]);
+});
+
+test('placeholders: --set beats the environment, which beats built-ins; defaults after a colon', () => {
+  const xml = '<broker brokerName="${name}" dataDirectory="${activemq.data}"><persistenceAdapter><kahaDB directory="${store.dir:/fallback}"/></persistenceAdapter></broker>';
+  const table: { opts: Parameters<typeof parseConfigXml>[2]; name: string; data: string; dir: string }[] = [
+    { opts: { env: { name: 'fromEnv' } }, name: 'fromEnv', data: './data', dir: '/fallback' },
+    { opts: { env: { NAME: 'upperEnv' } }, name: 'upperEnv', data: './data', dir: '/fallback' },
+    { opts: { set: { name: 'fromSet' }, env: { name: 'fromEnv' } }, name: 'fromSet', data: './data', dir: '/fallback' },
+    { opts: { set: { name: 'n' }, env: {}, dataDir: '/cli' }, name: 'n', data: '/cli', dir: '/fallback' },
+    { opts: { set: { name: 'n' }, env: { ACTIVEMQ_DATA: '/env' }, dataDir: '/cli' }, name: 'n', data: '/env', dir: '/fallback' },
+    { opts: { set: { name: 'n', 'activemq.data': '/set', 'store.dir': '/s' }, env: { ACTIVEMQ_DATA: '/env' } }, name: 'n', data: '/set', dir: '/s' },
+  ];
+  for (const row of table) {
+    const { config } = parseConfigXml(xml, 'p.xml', row.opts);
+    assert.equal(config.brokerName, row.name, JSON.stringify(row.opts));
+    assert.equal(config.dataDirectory, row.data, JSON.stringify(row.opts));
+    assert.equal(config.persistence.kind === 'journal' && config.persistence.directory, row.dir, JSON.stringify(row.opts));
+  }
+});
+
+test('placeholders: activemq.conf is the directory of the file', () => {
+  const path = `${FIXTURES}/activemq-5.17-default.xml`;
+  const xml = '<broker dataDirectory="${activemq.conf}/d"/>';
+  assert.equal(parseConfigXml(xml, path, noEnv).config.dataDirectory, `${dirname(resolve(path))}/d`);
+});
+
+test('--data does not override a literal dataDirectory, and says so', () => {
+  const { config, warnings } = parseConfigXml('<broker dataDirectory="/fixed"/>', 'd.xml', { env: {}, dataDir: '/cli' });
+  assert.equal(config.dataDirectory, '/fixed');
+  assert.match(warnings.join('\n'), /--data \/cli does not change it/);
+  assert.equal(parseConfigXml('<broker/>', 'd.xml', { env: {}, dataDir: '/cli' }).config.dataDirectory, '/cli');
+});
