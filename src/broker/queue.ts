@@ -23,7 +23,7 @@ export interface QueueContext {
   store: MessageStore;
   clock: Clock;
   logger: Logger;
-  /** An entry expired while pending; the queue has settled it, the broker drops or dead-letters it. */
+  /** An entry expired while pending and left it; the broker settles it and drops or dead-letters it. */
   onExpired(queue: MessageQueue, entry: QueueEntry): void;
 }
 
@@ -207,7 +207,6 @@ export class MessageQueue {
     this.pending = keep;
     for (const e of expired) {
       this.pendingBytes -= e.sizeBytes;
-      this.settle(e, false, false);
       this.ctx.onExpired(this, e);
     }
   }

@@ -64,5 +64,8 @@ export function deadLetterCopy(message: Message, source: DestinationRef, target:
     destination: target,
     originalDestination: message.originalDestination ?? source,
     redeliveryCount: 0,
+    // ActiveMQ clears the expiration of dead-lettered messages, or an expired message would
+    // expire again inside the DLQ and be lost.
+    expires: 0,
   };
 }
