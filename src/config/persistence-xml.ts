@@ -104,7 +104,7 @@ export function parseSyncTokens(r: ConfigReader, el: XmlElement, text: string): 
   if (tokens.length === 0) r.fail(el, `sync on <${el.name}> is empty; expected a comma list of ${SYNC_TOKENS.join(', ')}`);
   for (const t of tokens) {
     if (!(SYNC_TOKENS as readonly string[]).includes(t)) {
-      r.fail(el, `unknown sync token "${t}" on <${el.name}>${didYouMean(t, SYNC_TOKENS)} Valid tokens: ${SYNC_TOKENS.join(', ')}`);
+      r.fail(el, `unknown sync token "${t}" on <${el.name}>${didYouMean(t, SYNC_TOKENS) || '.'} Valid tokens: ${SYNC_TOKENS.join(', ')}`);
     }
   }
   return [...new Set(tokens)] as SyncToken[];
@@ -205,7 +205,7 @@ function connectionStringFor(r: ConfigReader, el: XmlElement, ref: string, beans
     const known = [...beans.keys()];
     r.fail(
       el,
-      `dataSource="${ref}" refers to no <bean id="${id}"> in this file${didYouMean(id, known)}` +
+      `dataSource="${ref}" refers to no <bean id="${id}"> in this file${didYouMean(id, known) || '.'}` +
         (known.length > 0 ? ` Beans with an id: ${known.join(', ')}` : ' Define a <bean id="…"> data source in <beans>'),
     );
   }

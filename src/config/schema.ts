@@ -190,7 +190,7 @@ export function describeIssues(error: z.ZodError, input: unknown): string[] {
       const known = knownKeysAt(issue.path, input);
       for (const key of issue.keys) {
         lines.push(
-          `${formatPath([...issue.path, key])}: unknown key${didYouMean(key, known)}` +
+          `${formatPath([...issue.path, key])}: unknown key${didYouMean(key, known) || '.'}` +
             (known.length > 0 ? ` Valid keys: ${known.join(', ')}` : ''),
         );
       }

@@ -55,7 +55,7 @@ export class ConfigReader {
       }
       this.fail(
         el,
-        `unknown attribute "${name}" on <${el.name}>${didYouMean(name, [...spec.mapped, ...ignored])} ` +
+        `unknown attribute "${name}" on <${el.name}>${didYouMean(name, [...spec.mapped, ...ignored]) || '.'} ` +
           `Valid attributes: ${[...spec.mapped].sort().join(', ')}` +
           (ignored.length > 0 ? ` (also accepted and ignored: ${[...ignored].sort().join(', ')})` : ''),
       );
@@ -82,7 +82,7 @@ export class ConfigReader {
       } else {
         this.fail(
           child,
-          `unknown element <${child.name}> in <${el.name}>${didYouMean(child.name, [...mapped, ...ignored])} ` +
+          `unknown element <${child.name}> in <${el.name}>${didYouMean(child.name, [...mapped, ...ignored]) || '.'} ` +
             `Valid elements: ${[...mapped].sort().join(', ')}` +
             (ignored.length > 0 ? ` (also accepted and ignored: ${[...ignored].sort().join(', ')})` : ''),
         );
