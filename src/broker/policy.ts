@@ -1,6 +1,6 @@
-import type { BrokerConfig, DeadLetterStrategy, PolicyEntry, RedeliveryPolicy } from '../config/types.js';
+import { findPolicy } from '../config/policy-match.js';
+import type { BrokerConfig, DeadLetterStrategy, RedeliveryPolicy } from '../config/types.js';
 import type { DestinationRef } from './message.js';
-import { matchesWildcard, wildcardSpecificity } from './wildcard.js';
 
 /** The settings that apply to one destination once defaults are filled in. */
 export interface EffectivePolicy {
@@ -20,29 +20,9 @@ export const DEFAULT_DEAD_LETTER_STRATEGY: DeadLetterStrategy = {
 
 export const DEFAULT_REDELIVERY_POLICY: RedeliveryPolicy = { maximumRedeliveries: 6, redeliveryDelayMs: 0 };
 
-/**
- * The policy entry for a destination: the most specific matching pattern wins, then the one
- * declared first (ActiveMQ's PolicyMap likewise returns a single entry per destination).
- * Temporary destinations match `queue`/`topic` entries of their kind.
- */
-export function findPolicyEntry(policies: readonly PolicyEntry[], dest: DestinationRef): PolicyEntry | undefined {
-  const isQueue = dest.kind === 'queue' || dest.kind === 'temp-queue';
-  let best: PolicyEntry | undefined;
-  let bestScore = -1;
-  for (const entry of policies) {
-    const pattern = isQueue ? entry.queue : entry.topic;
-    if (pattern === undefined || !matchesWildcard(pattern, dest.name)) continue;
-    const score = wildcardSpecificity(pattern);
-    if (score > bestScore) {
-      best = entry;
-      bestScore = score;
-    }
-  }
-  return best;
-}
-
 export function resolvePolicy(config: BrokerConfig, dest: DestinationRef): EffectivePolicy {
-  const entry = findPolicyEntry(config.policies, dest);
+  // The most specific matching <policyEntry> (config/policy-match.ts).
+  const entry = findPolicy(config.policies, dest);
   return {
     prioritizedMessages: entry?.prioritizedMessages ?? false,
     memoryLimitBytes: entry?.memoryLimitBytes,

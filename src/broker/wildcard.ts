@@ -1,8 +1,8 @@
 /**
  * ActiveMQ destination wildcards: names are `.`-separated paths, `*` matches exactly one
- * element and `>` matches one or more trailing elements (ActiveMQ "Wildcards" page; its
- * DestinationFilter treats `>` as "this element and everything below", so `a.>` does not match
- * the bare `a`). Used for topic subscriptions and for policy entries.
+ * element and `>` matches every trailing element, including none: ActiveMQ's
+ * PrefixDestinationFilter lets `a.>` match the bare `a` ("the case where A matches A.>").
+ * Used for topic subscriptions; policy entries use `config/policy-match.ts`, which agrees.
  */
 
 const ONE = '*';
@@ -17,23 +17,9 @@ export function matchesWildcard(pattern: string, name: string): boolean {
   const p = pattern.split('.');
   const n = name.split('.');
   for (let i = 0; i < p.length; i++) {
-    if (p[i] === REST) return n.length > i;
+    if (p[i] === REST) return true;
     if (i >= n.length) return false;
     if (p[i] !== ONE && p[i] !== n[i]) return false;
   }
   return p.length === n.length;
-}
-
-/**
- * How specific a pattern is, for picking one policy entry among several matches: literal
- * elements count most, then `*`, and `>` least. Higher is more specific.
- */
-export function wildcardSpecificity(pattern: string): number {
-  let score = 0;
-  for (const part of pattern.split('.')) {
-    if (part === REST) score += 1;
-    else if (part === ONE) score += 100;
-    else score += 10_000;
-  }
-  return score;
 }

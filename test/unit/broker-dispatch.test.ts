@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { decideDispatch, type DispatchConsumer } from '../../src/broker/dispatch.js';
 import { matchesWildcard, isWildcard } from '../../src/broker/wildcard.js';
 import { decideRedelivery, deadLetterTarget } from '../../src/broker/redelivery.js';
-import { findPolicyEntry } from '../../src/broker/policy.js';
+import { resolvePolicy } from '../../src/broker/policy.js';
+import { testConfig } from './broker-test-kit.js';
 import type { Message } from '../../src/broker/message.js';
 
 interface M {
@@ -87,11 +88,12 @@ test('dispatch: the cursor carries fairness across decisions', () => {
   assert.deepEqual([...first.pairs, ...second.pairs], ['1->a', '2->b']);
 });
 
-test('wildcards: * is one element, > is one or more', () => {
+test('wildcards: * is one element, > is everything below (including nothing, as in ActiveMQ)', () => {
   const cases: Array<[string, string, boolean]> = [
     ['a.>', 'a.b', true],
     ['a.>', 'a.b.c', true],
-    ['a.>', 'a', false],
+    ['a.>', 'a', true],
+    ['a.>', 'b', false],
     ['a.*', 'a.b', true],
     ['a.*', 'a.b.c', false],
     ['a.*.c', 'a.x.c', true],
@@ -104,15 +106,21 @@ test('wildcards: * is one element, > is one or more', () => {
   assert.equal(isWildcard('a.b'), false);
 });
 
-test('policies: the most specific matching entry wins', () => {
-  const policies = [
-    { queue: '>', prioritizedMessages: false },
-    { queue: 'orders.>', prioritizedMessages: true },
-    { topic: '>', prioritizedMessages: true },
-  ];
-  assert.equal(findPolicyEntry(policies, { kind: 'queue', name: 'orders.eu' }), policies[1]);
-  assert.equal(findPolicyEntry(policies, { kind: 'queue', name: 'misc' }), policies[0]);
-  assert.equal(findPolicyEntry(policies, { kind: 'topic', name: 'misc' }), policies[2]);
+test('policies: the most specific matching entry wins; defaults fill the rest', () => {
+  const config = testConfig({
+    policies: [
+      { queue: '>', prioritizedMessages: false, memoryLimitBytes: 1 },
+      { queue: 'orders.>', prioritizedMessages: true, memoryLimitBytes: 2 },
+      { topic: '>', prioritizedMessages: true, memoryLimitBytes: 3 },
+    ],
+  });
+  assert.equal(resolvePolicy(config, { kind: 'queue', name: 'orders.eu' }).memoryLimitBytes, 2);
+  assert.equal(resolvePolicy(config, { kind: 'queue', name: 'misc' }).memoryLimitBytes, 1);
+  assert.equal(resolvePolicy(config, { kind: 'topic', name: 'misc' }).memoryLimitBytes, 3);
+  const plain = resolvePolicy(testConfig(), { kind: 'queue', name: 'x' });
+  assert.equal(plain.prioritizedMessages, false);
+  assert.deepEqual(plain.deadLetterStrategy, { kind: 'shared', queueName: 'ActiveMQ.DLQ', processExpired: true, processNonPersistent: false });
+  assert.equal(plain.redeliveryPolicy.maximumRedeliveries, 6);
 });
 
 const base: Message = {
