@@ -42,7 +42,7 @@ export function readPersistence(r: ConfigReader, adapter: XmlElement, ctx: Persi
       r.unsupported(child, `<${child.name}> is not supported. Supported stores: ${STORES.join(', ')}.${hint}`);
     }
   }
-  const byName = r.checkChildren(adapter, STORES);
+  r.checkChildren(adapter, STORES);
   const found = adapter.children;
   if (found.length !== 1) {
     r.fail(found[1] ?? adapter, `<persistenceAdapter> must contain exactly one store element (${STORES.join(', ')}), found ${found.length}`);
@@ -56,7 +56,6 @@ export function readPersistence(r: ConfigReader, adapter: XmlElement, ctx: Persi
     case 'replicatedLevelDB':
       return readReplicated(r, store, ctx);
     default:
-      void byName;
       return readJdbc(r, store, ctx);
   }
 }
@@ -175,13 +174,12 @@ function readJdbc(r: ConfigReader, el: XmlElement, ctx: PersistenceContext): Jdb
   const locker = r.single(el, children, 'locker');
   if (locker !== undefined) {
     r.checkAttributes(locker, { mapped: [] });
-    const inner = r.checkChildren(locker, ['lease-database-locker', 'database-locker']);
+    r.checkChildren(locker, ['lease-database-locker', 'database-locker']);
     for (const l of locker.children) {
       r.checkAttributes(l, { mapped: ['lockAcquireSleepInterval'], ignored: JDBC_LOCKER_IGNORED_ATTRIBUTES });
       r.checkChildren(l, [], ['statements']);
       p.lockAcquireSleepIntervalMs = r.durationMs(l, 'lockAcquireSleepInterval') ?? p.lockAcquireSleepIntervalMs;
     }
-    void inner;
   }
   // LeaseDatabaseLocker: the lease lasts lockAcquireSleepInterval and is renewed every
   // lockKeepAlivePeriod, so a longer keep-alive lets the lease lapse between renewals.
