@@ -22,6 +22,7 @@ import { compileSelector, type Selector } from './selector/index.js';
 import { Consumer, type InflightDelivery } from './subscription.js';
 import type { TopicRouter, TopicSubscriber } from './topic.js';
 import { TransactionTable } from './transactions.js';
+import { isWildcard } from './wildcard.js';
 
 /** What a connection uses of the broker. */
 export interface BrokerServices {
@@ -186,6 +187,11 @@ export class BrokerConnection implements Connection {
     const teardowns: Array<() => void> = [];
     if (isQueue) {
       for (const d of destinations) {
+        if (d.kind === 'queue' && isWildcard(d.name)) {
+          this.svc.registry.addWildcardConsumer(d.name, consumer);
+          teardowns.push(() => this.svc.registry.removeWildcardConsumer(consumer));
+          continue;
+        }
         const q = this.queueFor(d);
         consumer.queues.push(q);
         q.attach(consumer);

@@ -5,8 +5,13 @@ import { QmqError } from '../util/errors.js';
 import { MemoryUsage } from './flow-control.js';
 import { destinationKey, type DestinationRef } from './message.js';
 import { resolvePolicy } from './policy.js';
-import { MessageQueue, type QueueContext } from './queue.js';
-import { isWildcard } from './wildcard.js';
+import { MessageQueue, type QueueConsumer, type QueueContext } from './queue.js';
+import { isWildcard, matchesWildcard } from './wildcard.js';
+
+/** A consumer of every queue matching a wildcard pattern, present and future. */
+export interface WildcardQueueConsumer extends QueueConsumer {
+  readonly queues: MessageQueue[];
+}
 
 /** A topic as a named thing, for stats; its subscribers live in the TopicRouter. */
 export interface TopicInfo {
@@ -34,6 +39,7 @@ export class DestinationRegistry {
   readonly topics = new Map<string, TopicInfo>();
   /** Temporary destination key -> the id of the connection that owns it. */
   readonly tempOwners = new Map<string, string>();
+  private readonly wildcardConsumers: Array<{ pattern: string; consumer: WildcardQueueConsumer }> = [];
 
   constructor(private readonly deps: RegistryDeps) {}
 
@@ -59,7 +65,36 @@ export class DestinationRegistry {
     const q = this.newQueue(ref, key);
     this.queues.set(key, q);
     this.persistDestination(ref);
+    this.attachWildcardConsumers(q);
     return q;
+  }
+
+  /**
+   * ActiveMQ lets a consumer subscribe to `queue://a.>`: it consumes from every matching queue,
+   * including those created later.
+   */
+  addWildcardConsumer(pattern: string, consumer: WildcardQueueConsumer): void {
+    this.wildcardConsumers.push({ pattern, consumer });
+    for (const q of this.queues.values()) {
+      if (q.ref.kind === 'queue' && matchesWildcard(pattern, q.ref.name)) {
+        consumer.queues.push(q);
+        q.attach(consumer);
+      }
+    }
+  }
+
+  removeWildcardConsumer(consumer: WildcardQueueConsumer): void {
+    for (let i = this.wildcardConsumers.length - 1; i >= 0; i--) {
+      if (this.wildcardConsumers[i].consumer === consumer) this.wildcardConsumers.splice(i, 1);
+    }
+  }
+
+  private attachWildcardConsumers(q: MessageQueue): void {
+    for (const w of this.wildcardConsumers) {
+      if (!matchesWildcard(w.pattern, q.ref.name) || w.consumer.queues.includes(q)) continue;
+      w.consumer.queues.push(q);
+      q.attach(w.consumer);
+    }
   }
 
   topic(ref: DestinationRef, create: boolean): TopicInfo | undefined {
@@ -77,7 +112,11 @@ export class DestinationRegistry {
 
   recover(ref: DestinationRef, recovered: RecoveredQueue | undefined): void {
     const key = destinationKey(ref);
-    if (ref.kind === 'queue' && !this.queues.has(key)) this.queues.set(key, this.newQueue(ref, key, recovered));
+    if (ref.kind === 'queue' && !this.queues.has(key)) {
+      const q = this.newQueue(ref, key, recovered);
+      this.queues.set(key, q);
+      this.attachWildcardConsumers(q);
+    }
     if (ref.kind === 'topic' && !this.topics.has(key)) this.topics.set(key, { ref, enqueueCount: 0, dequeueCount: 0 });
   }
 

@@ -180,3 +180,21 @@ test('composite destinations send to and subscribe to each name', async () => {
   await until(() => both.deliveries.length === 2, 'composite subscription');
   await core.close();
 });
+
+test('a wildcard queue subscription consumes from every matching queue, including later ones', async () => {
+  const { core } = await openKit();
+  const c = connectTo(core);
+  await c.send(sendReq(queue('jobs.a'), 'a'));
+  const s = new Collector();
+  c.subscribe(subReq('s', queue('jobs.>')), s);
+  await until(() => s.deliveries.length === 1, 'existing queue');
+  await c.send(sendReq(queue('jobs.b.c'), 'bc'));
+  await c.send(sendReq(queue('other'), 'no'));
+  await until(() => s.deliveries.length === 2, 'queue created later');
+  await settle();
+  assert.deepEqual(s.bodies(), ['a', 'bc']);
+  await c.ack(s.deliveries[0].tag);
+  c.unsubscribe('s');
+  assert.equal(core.stats().destinations.find((d) => d.name === 'jobs.b.c')?.depth, 1);
+  await core.close();
+});
