@@ -1,0 +1,128 @@
+/**
+ * Starts QuorumMQ as a child process (`bin/quorummq.js start`) on a temp data dir, learns its
+ * STOMP port from the JSON "broker started" log line, and can crash and relaunch it on the
+ * same data dir and port for the recovery scenario.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { makeTempDir, onCleanup, terminate, waitForExit } from '../processes.js';
+import { OutputTail, type BenchBroker } from './types.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const CLI = path.join(ROOT, 'bin/quorummq.js');
+const START_TIMEOUT_MS = 60_000;
+
+interface Running {
+  child: ChildProcess;
+  exitCode: number | null | undefined;
+  signal: NodeJS.Signals | null;
+  output: OutputTail;
+  exited: Promise<void>;
+}
+
+/** The port of the first `stomp://` connector in a "broker started" JSON log line, if this is one. */
+export function stompPortFromLogLine(line: string): number | undefined {
+  if (!line.includes('broker started')) return undefined;
+  let entry: unknown;
+  try {
+    entry = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  const connectors = (entry as { connectors?: unknown }).connectors;
+  if (!Array.isArray(connectors)) return undefined;
+  for (const url of connectors) {
+    const m = typeof url === 'string' ? /^stomp:\/\/[^/]*:([0-9]+)/.exec(url) : null;
+    if (m) return Number(m[1]);
+  }
+  return undefined;
+}
+
+function launch(dataDir: string, stompPort: number): { running: Running; port: Promise<number> } {
+  const args = [CLI, 'start', '--data', dataDir, '--stomp-port', String(stompPort), '--ws-port', '0', '--http-port', '0', '--log-format', 'json'];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: dataDir });
+  const output = new OutputTail();
+  const running: Running = {
+    child,
+    exitCode: undefined,
+    signal: null,
+    output,
+    exited: new Promise((resolve) =>
+      child.once('exit', (code, signal) => {
+        running.exitCode = code;
+        running.signal = signal;
+        resolve();
+      }),
+    ),
+  };
+  const port = new Promise<number>((resolve, reject) => {
+    let pending = '';
+    let found = false;
+    const timer = setTimeout(() => reject(new Error(`QuorumMQ did not log "broker started" within ${START_TIMEOUT_MS} ms:\n${output}`)), START_TIMEOUT_MS);
+    child.stdout!.on('data', (d: Buffer) => {
+      output.push(d);
+      if (found) return;
+      pending += d.toString();
+      let nl: number;
+      while ((nl = pending.indexOf('\n')) !== -1) {
+        const p = stompPortFromLogLine(pending.slice(0, nl));
+        pending = pending.slice(nl + 1);
+        if (p !== undefined) {
+          found = true;
+          pending = '';
+          clearTimeout(timer);
+          resolve(p);
+          return;
+        }
+      }
+    });
+    child.stderr!.on('data', (d: Buffer) => output.push(d));
+    void running.exited.then(() => {
+      clearTimeout(timer);
+      if (!found) reject(new Error(`QuorumMQ exited (code ${running.exitCode}, signal ${running.signal}) before it started:\n${output}`));
+    });
+  });
+  return { running, port };
+}
+
+export async function startQuorumMq(): Promise<BenchBroker> {
+  if (!existsSync(path.join(ROOT, 'dist/cli/main.js'))) {
+    throw new Error('QuorumMQ is not built (dist/cli/main.js is missing): run `npm run build` first');
+  }
+  const { dir: dataDir, remove: removeDataDir } = makeTempDir('qmq-bench-data-');
+  let current = launch(dataDir, 0);
+  const stopCurrent = async () => {
+    const pid = current.running.child.pid;
+    if (pid !== undefined && current.running.exitCode === undefined) await terminate(pid);
+  };
+  const unregister = onCleanup('QuorumMQ broker', stopCurrent);
+  const port = await current.port;
+
+  return {
+    label: 'quorummq',
+    host: '127.0.0.1',
+    port,
+    pid: () => current.running.child.pid,
+    async crashAndRelaunch() {
+      const pid = current.running.child.pid;
+      if (pid !== undefined && current.running.exitCode === undefined) {
+        process.kill(pid, 'SIGKILL');
+        await current.running.exited;
+        await waitForExit(pid, 5_000);
+      }
+      current = launch(dataDir, port);
+      // Readiness is the caller's to measure (by connecting); a failed start still surfaces here.
+      current.port.catch(() => undefined);
+    },
+    assertRunning() {
+      const r = current.running;
+      if (r.exitCode !== undefined) throw new Error(`QuorumMQ exited (code ${r.exitCode}, signal ${r.signal}):\n${r.output}`);
+    },
+    async stop() {
+      await unregister();
+      await removeDataDir();
+    },
+  };
+}

@@ -1,0 +1,194 @@
+/**
+ * `npm run bench`: the STOMP benchmark of issue 3 §6. Starts QuorumMQ (or uses --url), and
+ * with --peer activemq also ActiveMQ 5.17, runs the chosen scenarios against each in turn
+ * (interleaved per scenario, so both brokers see the same machine load), and prints JSON lines
+ * to stdout: one per scenario and broker, then ratios and the verdict on the targets.
+ * Progress goes to stderr. Everything started is stopped by PID, also on Ctrl-C and errors.
+ */
+import { randomBytes } from 'node:crypto';
+import { parseArgs, USAGE, UsageError, type BenchOptions, type ScenarioName } from './args.js';
+import { startActivemq } from './brokers/activemq.js';
+import { startCeiling } from './brokers/ceiling.js';
+import { externalBroker } from './brokers/external.js';
+import { startQuorumMq } from './brokers/quorummq.js';
+import type { BenchBroker } from './brokers/types.js';
+import { cleanupAll } from './processes.js';
+import { runCeilingScenario, SCENARIOS, ScenarioSkipped, warmUp, type BrokerState, type Figures, type ScenarioContext } from './scenarios.js';
+import { roundForReport } from './stats.js';
+import { evaluateTargets, ratioLines, type BrokerRole, type ResultTable, type ScenarioFigures } from './targets.js';
+
+function log(msg: string): void {
+  process.stderr.write(`bench: ${msg}\n`);
+}
+
+function emit(line: Record<string, unknown>): void {
+  const rounded: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(line)) rounded[k] = typeof v === 'number' ? roundForReport(v) : v;
+  process.stdout.write(JSON.stringify(rounded) + '\n');
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+interface Participant {
+  role: Exclude<BrokerRole, 'ceiling'>;
+  broker: BenchBroker;
+  state: BrokerState;
+  warmedUp: boolean;
+  /** Set once the broker died or could not start; later scenarios are skipped for it. */
+  broken?: string;
+}
+
+function toTableFigures(f: Figures): ScenarioFigures {
+  const num = (k: string) => (typeof f[k] === 'number' ? (f[k] as number) : undefined);
+  return { perSec: num('perSec'), p99Ms: num('p99Ms'), rssMB: num('rssMB'), recoveryMs: num('recoveryMs'), messages: num('messages') };
+}
+
+async function runOne(ctx: ScenarioContext, p: Participant | undefined, scenario: ScenarioName, fn: (c: ScenarioContext) => Promise<Figures>, table: ResultTable, role: BrokerRole): Promise<void> {
+  const label = ctx.broker.label;
+  log(`${scenario} on ${label}`);
+  try {
+    if (p && !p.warmedUp) {
+      p.warmedUp = true;
+      log(`warming up ${label}`);
+      await warmUp(ctx);
+    }
+    const figures = await fn(ctx);
+    emit({ scenario, broker: label, ...figures });
+    (table[scenario] ??= {})[role] = toTableFigures(figures);
+  } catch (e) {
+    if (e instanceof ScenarioSkipped) {
+      emit({ scenario, broker: label, skipped: e.message });
+      return;
+    }
+    emit({ scenario, broker: label, error: errorText(e) });
+    try {
+      ctx.broker.assertRunning();
+    } catch (dead) {
+      if (p) p.broken = errorText(dead);
+    }
+  }
+}
+
+async function startParticipants(opts: BenchOptions): Promise<Participant[]> {
+  const out: Participant[] = [];
+  const subjectLabel = opts.url?.label ?? 'quorummq';
+  try {
+    const broker = opts.url ? externalBroker(opts.url, opts.urlPid, opts.login, opts.passcode) : await startQuorumMq();
+    out.push({ role: 'subject', broker, state: {}, warmedUp: false });
+    log(`${broker.label} on ${broker.host}:${broker.port}${broker.pid() ? ` (pid ${broker.pid()})` : ''}`);
+  } catch (e) {
+    // Keep going with the peer, so one broker that cannot start still leaves figures for the other.
+    emit({ broker: subjectLabel, error: `could not start: ${errorText(e)}` });
+  }
+  if (opts.peer === 'activemq') {
+    try {
+      const broker = await startActivemq(log);
+      out.push({ role: 'peer', broker, state: {}, warmedUp: false });
+      log(`activemq on ${broker.host}:${broker.port} (pid ${broker.pid()})`);
+    } catch (e) {
+      emit({ broker: 'activemq', error: `could not start: ${errorText(e)}` });
+    }
+  }
+  return out;
+}
+
+async function run(opts: BenchOptions): Promise<void> {
+  const body = Buffer.alloc(opts.sizeBytes, 0x78);
+  const runTag = randomBytes(4).toString('hex');
+  const table: ResultTable = {};
+  const participants = opts.scenarios.some((s) => s !== 'ceiling') ? await startParticipants(opts) : [];
+  const contextFor = (broker: BenchBroker, state: BrokerState): ScenarioContext => ({ broker, counts: opts.counts, body, runTag, state, log });
+
+  for (const scenario of opts.scenarios) {
+    if (scenario === 'ceiling') {
+      let ceiling: BenchBroker | undefined;
+      try {
+        ceiling = await startCeiling();
+        const ctx = contextFor(ceiling, {});
+        await warmUp(ctx);
+        await runOne(ctx, undefined, 'ceiling', runCeilingScenario, table, 'ceiling');
+      } catch (e) {
+        emit({ scenario, broker: 'ceiling', error: errorText(e) });
+      } finally {
+        await ceiling?.stop();
+      }
+      continue;
+    }
+    for (const p of participants) {
+      if (p.broken) {
+        emit({ scenario, broker: p.broker.label, skipped: `broker unusable: ${p.broken.split('\n')[0]}` });
+        continue;
+      }
+      await runOne(contextFor(p.broker, p.state), p, scenario, SCENARIOS[scenario], table, p.role);
+    }
+  }
+
+  const subject = participants.find((p) => p.role === 'subject')?.broker.label ?? opts.url?.label ?? 'quorummq';
+  const peer = participants.find((p) => p.role === 'peer')?.broker.label;
+  if (peer) {
+    for (const r of ratioLines(table)) {
+      const line: Record<string, unknown> = { scenario: r.scenario, ratio: r.ratio, metric: r.metric, higherIsBetter: r.higherIsBetter, [subject]: r.subject, [peer]: r.peer };
+      const ceilingPerSec = table.ceiling?.ceiling?.perSec;
+      if (r.scenario === 'receipted-1p' && ceilingPerSec) line.ofCeiling = r.subject / ceilingPerSec;
+      emit(line);
+    }
+  }
+  const verdicts = evaluateTargets(table);
+  const count = (m: boolean | null) => verdicts.filter((v) => v.met === m).length;
+  process.stdout.write(
+    JSON.stringify({
+      summary: 'targets',
+      subject,
+      peer: peer ?? null,
+      quick: opts.quick,
+      met: count(true),
+      missed: count(false),
+      notMeasured: count(null),
+      targets: verdicts.map((v) => ({ ...v, value: v.value === null ? null : roundForReport(v.value) })),
+    }) + '\n',
+  );
+}
+
+async function main(): Promise<void> {
+  let opts: BenchOptions;
+  try {
+    opts = parseArgs(process.argv.slice(2));
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`bench: ${e.message}\n\n${USAGE}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    throw e;
+  }
+  if (opts.help) {
+    process.stdout.write(USAGE + '\n');
+    return;
+  }
+  let interrupted = false;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (interrupted) return;
+    interrupted = true;
+    log(`${sig}: stopping every process the bench started`);
+    void cleanupAll().finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    await run(opts);
+  } finally {
+    await cleanupAll();
+  }
+}
+
+main().then(
+  // Sockets of a failed scenario may still hold the event loop open; the work is done.
+  () => process.exit(),
+  async (e: unknown) => {
+    process.stderr.write(`bench: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    await cleanupAll();
+    process.exit(1);
+  },
+);

@@ -1,0 +1,26 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { stompPortFromLogLine } from '../../bench/brokers/quorummq.js';
+import { activemqJavaArgs, activemqXml } from '../../bench/brokers/activemq.js';
+
+test('the STOMP port comes from the connectors of the "broker started" JSON line', () => {
+  const line = JSON.stringify({ level: 30, msg: 'broker started', connectors: ['ws://127.0.0.1:40001', 'stomp://127.0.0.1:40123'] });
+  assert.equal(stompPortFromLogLine(line), 40123);
+  assert.equal(stompPortFromLogLine(JSON.stringify({ msg: 'broker started', connectors: ['stomp+ssl://127.0.0.1:1'] })), undefined);
+  assert.equal(stompPortFromLogLine(JSON.stringify({ msg: 'store opened', connectors: ['stomp://127.0.0.1:2'] })), undefined);
+  assert.equal(stompPortFromLogLine('12:00:00 INFO broker started port=61613'), undefined);
+});
+
+test('the generated activemq.xml uses KahaDB and one loopback STOMP connector', () => {
+  const xml = activemqXml(45678);
+  assert.match(xml, /<kahaDB directory="\$\{activemq.data\}\/kahadb"\/>/);
+  assert.match(xml, /uri="stomp:\/\/127\.0\.0\.1:45678"/);
+  assert.equal(xml.match(/<transportConnector /g)?.length, 1);
+});
+
+test('ActiveMQ runs as a plain JVM with its base dir, never through the Debian wrapper', () => {
+  const args = activemqJavaArgs('/tmp/x');
+  assert.ok(args.includes('-Dactivemq.base=/tmp/x'));
+  assert.ok(args.includes('xbean:file:/tmp/x/conf/activemq.xml'));
+  assert.equal(args[args.indexOf('-jar') + 1], '/usr/share/activemq/bin/activemq.jar');
+});
