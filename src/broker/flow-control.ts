@@ -28,8 +28,10 @@ export class MemoryUsage {
   }
 
   release(bytes: number): void {
-    this.usedBytes = Math.max(0, this.usedBytes - bytes);
-    this.parent?.release(bytes);
+    // Only hand back what is counted here: after dispose() the parent was already paid back.
+    const n = Math.min(bytes, this.usedBytes);
+    this.usedBytes -= n;
+    if (n > 0) this.parent?.release(n);
     this.wake();
   }
 
