@@ -19,8 +19,7 @@ export interface CompactionResult {
  * must outlive the add it cancels, or rebuilding the index from the log would bring the message
  * back, and deleting only the oldest segment guarantees that. A front segment with no live
  * record is deleted; one pinned by a few live records (below `liveRatio` of its bytes) has
- * them copied to the head as compaction copies (which move a record only if it is still live
- * when applied), and is deleted on the next pass. Only segments wholly before the index
+ * them copied to the head, and is deleted on the next pass. Only segments wholly before the index
  * checkpoint are touched, so recovery never needs them.
  */
 export class Compactor {
@@ -32,6 +31,8 @@ export class Compactor {
     private readonly log: SegmentLog,
     private readonly index: JournalIndex,
     private readonly rewrite: (encoded: EncodedOp[], ops: IndexOp[]) => Promise<void>,
+    /** Whether the record is live now, counting ops already queued for the log but not applied. */
+    private readonly stillLive: (type: number, op: IndexOp, position: number) => boolean,
     private readonly logger: Logger,
     private readonly liveRatio: number,
     private readonly recheckMs: number,
@@ -72,21 +73,21 @@ export class Compactor {
         this.lastKeptAtMs = Date.now();
         break;
       }
-      let encoded: EncodedOp[] = [];
-      let ops: IndexOp[] = [];
-      let bytes = 0;
-      for (const r of live.records) {
-        encoded.push(encodeRawPayload(r.type, r.payload));
-        ops.push(r.op);
-        bytes += r.payload.length;
-        if (bytes >= REWRITE_BATCH_BYTES) {
-          await this.rewrite(encoded, ops);
-          encoded = [];
-          ops = [];
-          bytes = 0;
+      // Liveness is checked again right before each copy is placed, with no await between the
+      // check and the placement: the copy then comes after every op that could cancel it.
+      for (let i = 0; i < live.records.length; ) {
+        const encoded: EncodedOp[] = [];
+        const ops: IndexOp[] = [];
+        let bytes = 0;
+        for (; i < live.records.length && bytes < REWRITE_BATCH_BYTES; i++) {
+          const r = live.records[i];
+          if (!this.stillLive(r.type, r.op, r.position)) continue;
+          encoded.push(encodeRawPayload(r.type, r.payload));
+          ops.push(r.op);
+          bytes += r.payload.length;
         }
+        if (encoded.length > 0) await this.rewrite(encoded, ops);
       }
-      if (encoded.length > 0) await this.rewrite(encoded, ops);
       result.rewrittenRecords += live.records.length;
       result.compactedSegments.push(front.file);
       this.logger.info({ segment: front.file, liveRecords: live.records.length, liveBytes: live.bytes }, 'journal segment compacted');
@@ -96,9 +97,9 @@ export class Compactor {
     return result;
   }
 
-  private async liveRecords(file: string, start: number, end: number): Promise<{ records: { type: number; payload: Buffer; op: IndexOp }[]; bytes: number } | null> {
+  private async liveRecords(file: string, start: number, end: number): Promise<{ records: { type: number; payload: Buffer; op: IndexOp; position: number }[]; bytes: number } | null> {
     const buf = await fs.promises.readFile(file);
-    const records: { type: number; payload: Buffer; op: IndexOp }[] = [];
+    const records: { type: number; payload: Buffer; op: IndexOp; position: number }[] = [];
     let bytes = 0;
     for (let off = 0; start + off < end; ) {
       const r = decodeRecordAt(buf, off, start + off);
@@ -108,7 +109,7 @@ export class Compactor {
       }
       const op = decodeIndexOp(r.record.type, r.record.payload);
       if (op && this.index.isLive(r.record.type, op, r.record.position)) {
-        records.push({ type: r.record.type, payload: r.record.payload, op });
+        records.push({ type: r.record.type, payload: r.record.payload, op, position: r.record.position });
         bytes += r.record.length;
       }
       off += r.record.length;

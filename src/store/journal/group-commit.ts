@@ -74,7 +74,7 @@ export class GroupCommitWriter {
         const head = this.log.head;
         if (!head || (pos > head.start && pos - head.start + length > this.log.maxSegmentBytes)) this.log.roll(pos);
         sealRecord(e.buf, 0, length, epoch, pos, typeByte(e.type, i < encoded.length - 1, rewrite));
-        records.push({ type: e.type, rewrite, position: pos, length, op: ops[i] });
+        records.push({ type: e.type, rewrite, position: pos, length, crc: e.buf.readUInt32LE(4), op: ops[i] });
         bufs.push(e.buf);
         pos += length;
       }

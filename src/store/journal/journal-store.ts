@@ -2,10 +2,11 @@ import path from 'node:path';
 import type { JournalPersistence } from '../../config/types.js';
 import { QmqError } from '../../util/errors.js';
 import type { Logger } from '../../util/logger.js';
-import type { MessageStore, RecoveredState, StoredMessage, StoreOp, StoreStats } from '../message-store.js';
+import { durableQueueKey, type MessageStore, type RecoveredState, type StoredMessage, type StoreOp, type StoreStats } from '../message-store.js';
+import { destinationKey } from '../../broker/message.js';
 import { Compactor, type CompactionResult } from './compaction.js';
 import { GroupCommitWriter, type DurableBatch, type WriterStats } from './group-commit.js';
-import { JournalIndex, type Loc } from './leveldb-index.js';
+import { JournalIndex, type IndexOp, type Loc } from './leveldb-index.js';
 import { decodeOp, encodeEmpty, encodeOp } from './op-codec.js';
 import { decodeRecordAt, RecordType, type DecodedRecord } from './record-codec.js';
 import { recoverJournal, type RecoveryReport } from './recovery.js';
@@ -34,6 +35,38 @@ export interface RawRecord {
 
 const READ_COALESCE_BYTES = 1024 * 1024;
 
+/** The key of the live record an op cancels or supersedes, if any. */
+function cancellingKey(op: StoreOp): string | null {
+  switch (op.type) {
+    case 'remove':
+      return `m:${op.seq}:${op.queue}`;
+    case 'destination-remove':
+      return `q:${destinationKey(op.destination)}`;
+    case 'subscription-remove':
+      return `q:${durableQueueKey(op.clientId, op.name)}`;
+    case 'producer-seq':
+      return `p:${op.producerId}`;
+    default:
+      return null;
+  }
+}
+
+/** The in-flight keys that would make a live record stale (matches `cancellingKey`). */
+function inFlightKeys(op: IndexOp): string[] {
+  switch (op.type) {
+    case 'add':
+      return [`m:${op.seq}:${op.queue}`, `q:${op.queue}`];
+    case 'destination-add':
+      return [`q:${destinationKey(op.destination)}`];
+    case 'subscription-add':
+      return [`q:${durableQueueKey(op.subscription.clientId, op.subscription.name)}`];
+    case 'producer-seq':
+      return [`p:${op.producerId}`];
+    default:
+      return [];
+  }
+}
+
 /**
  * The durable store (DESIGN §3): a segmented append-only log of CRC-framed records, a LevelDB
  * index of where each live message is, group commit, checkpointed recovery and compaction.
@@ -54,6 +87,8 @@ export class JournalStore implements MessageStore {
   private flushing: Promise<void> | null = null;
   private readonly flushEntries: number;
   private readonly options: Required<JournalStoreOptions>;
+  /** Ops queued for the log that would cancel a live record, by the key they cancel (see compaction). */
+  private readonly inFlight = new Map<string, number>();
   /** What the last `open()` found and did. */
   recovery: RecoveryReport | null = null;
 
@@ -93,6 +128,7 @@ export class JournalStore implements MessageStore {
       this.log,
       this.index,
       (encoded, ops) => this.writer.append(encoded, ops, this.epoch, true),
+      (type, op, position) => this.index.isLive(type, op, position) && !inFlightKeys(op).some((k) => this.inFlight.has(k)),
       this.logger,
       this.options.compactLiveRatio,
       10_000,
@@ -132,7 +168,23 @@ export class JournalStore implements MessageStore {
     this.assertOpen();
     if (ops.length === 0) return;
     const encoded = ops.map(encodeOp);
-    return this.writer.append(encoded, ops, this.epoch);
+    const keys: string[] = [];
+    for (const op of ops) {
+      const k = cancellingKey(op);
+      if (k) {
+        keys.push(k);
+        this.inFlight.set(k, (this.inFlight.get(k) ?? 0) + 1);
+      }
+    }
+    const done = this.writer.append(encoded, ops, this.epoch);
+    if (keys.length === 0) return done;
+    return done.finally(() => {
+      for (const k of keys) {
+        const n = (this.inFlight.get(k) ?? 1) - 1;
+        if (n === 0) this.inFlight.delete(k);
+        else this.inFlight.set(k, n);
+      }
+    });
   }
 
   async read(queue: string, fromSeq: number, maxCount: number): Promise<StoredMessage[]> {
@@ -219,10 +271,19 @@ export class JournalStore implements MessageStore {
   /** A checkpoint followed by a compaction pass that re-examines the oldest segment now. */
   async compact(): Promise<CompactionResult> {
     this.assertOpen();
-    await this.checkpoint();
-    const r = await this.compactor.run(true);
-    await this.checkpoint();
-    return r;
+    const total: CompactionResult = { deletedSegments: [], compactedSegments: [], rewrittenRecords: 0 };
+    const add = (r: CompactionResult | null) => {
+      if (!r) return;
+      total.deletedSegments.push(...r.deletedSegments);
+      total.compactedSegments.push(...r.compactedSegments);
+      total.rewrittenRecords += r.rewrittenRecords;
+    };
+    add(await this.checkpoint());
+    add(await this.compactor.run(true));
+    // Compaction copies land after the checkpoint; a second round frees what they unpinned.
+    add(await this.checkpoint());
+    add(await this.compactor.run(true));
+    return total;
   }
 
   /** Without per-batch fsync, the log must still reach disk before an index checkpoint names it. */

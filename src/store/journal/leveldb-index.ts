@@ -18,6 +18,8 @@ export interface IndexRecord {
   rewrite: boolean;
   position: number;
   length: number;
+  /** The record's CRC, so a checkpoint can later prove the log still holds the record it ends with. */
+  crc: number;
   op: IndexOp | null;
 }
 
@@ -25,6 +27,8 @@ export interface Checkpoint {
   /** The index holds every batch that ends at or before this log position. */
   position: number;
   epoch: number;
+  /** The last record before the checkpoint; recovery checks it is still there. */
+  lastRecord?: { position: number; crc: number };
 }
 
 /** Most recent producers whose sequence is remembered (as the memory store does). */
@@ -119,6 +123,7 @@ export class JournalIndex {
   /** End of the last batch applied (in memory). */
   appliedEnd = 0;
   appliedEpoch = 0;
+  private lastRecord: { position: number; crc: number } | undefined;
   checkpoint: Checkpoint = { position: 0, epoch: 0 };
 
   private constructor(
@@ -145,6 +150,7 @@ export class JournalIndex {
     }
     this.appliedEnd = this.checkpoint.position;
     this.appliedEpoch = this.checkpoint.epoch;
+    this.lastRecord = this.checkpoint.lastRecord;
     for (const [prefix, fill] of [
       [P_DEST, (k: string, v: { ref: DestinationRef; position: number }) => this.destinations.set(k, v)],
       [P_SUB, (k: string, v: { rec: DurableSubscriptionRecord; position: number }) => this.subscriptions.set(k, v)],
@@ -168,6 +174,9 @@ export class JournalIndex {
     this.queues.clear();
     this.dirtyMeta.clear();
     this.checkpoint = { position: 0, epoch: 0 };
+    this.appliedEnd = 0;
+    this.appliedEpoch = 0;
+    this.lastRecord = undefined;
     this.hasCheckpoint = false;
   }
 
@@ -287,6 +296,8 @@ export class JournalIndex {
    */
   apply(records: IndexRecord[], endPosition: number, epoch: number): void {
     for (const r of records) this.applyOne(r);
+    const last = records[records.length - 1];
+    if (last) this.lastRecord = { position: last.position, crc: last.crc };
     this.appliedEnd = endPosition;
     this.appliedEpoch = epoch;
   }
@@ -297,10 +308,10 @@ export class JournalIndex {
     const loc: Loc = { position: r.position, length: r.length };
     switch (op.type) {
       case 'add': {
+        // A compaction copy replaces the original's location (the count stays). The compactor
+        // writes a copy only while nothing that cancels the original is on its way to the log,
+        // so replaying a copy never brings back an acked message.
         const existing = this.locate(op.queue, op.seq);
-        // A compaction copy only moves a message that is still there: an ack that reached the
-        // log before the copy must not be undone by it.
-        if (r.rewrite && !existing) return;
         this.setMsg(op.queue, op.seq, loc);
         const q = this.touchQueue(op.queue);
         if (!existing) q.count++;
@@ -315,7 +326,6 @@ export class JournalIndex {
       }
       case 'destination-add': {
         const key = destinationKey(op.destination);
-        if (r.rewrite && !this.destinations.has(key)) return;
         this.destinations.set(key, { ref: op.destination, position: r.position });
         this.dirtyMeta.add(P_DEST + key);
         return;
@@ -328,7 +338,6 @@ export class JournalIndex {
       }
       case 'subscription-add': {
         const key = durableQueueKey(op.subscription.clientId, op.subscription.name);
-        if (r.rewrite && !this.subscriptions.has(key)) return;
         this.subscriptions.set(key, { rec: op.subscription, position: r.position });
         this.dirtyMeta.add(P_SUB + key);
         return;
@@ -340,8 +349,6 @@ export class JournalIndex {
         return;
       }
       case 'producer-seq': {
-        const cur = this.producers.get(op.producerId);
-        if (r.rewrite && cur?.seq !== op.seq) return;
         // Re-inserting keeps the map in recency order, so the oldest producer is evicted first.
         this.producers.delete(op.producerId);
         this.producers.set(op.producerId, { seq: op.seq, position: r.position });
@@ -354,7 +361,6 @@ export class JournalIndex {
         return;
       }
       case 'tx-commit': {
-        if (r.rewrite && !this.txLocation(op.txId)) return;
         if (!this.active.tx.has(op.txId)) this.active.size++;
         this.active.tx.set(op.txId, loc);
         return;
@@ -404,7 +410,7 @@ export class JournalIndex {
       meta.push([textKey(kind, name), v === undefined ? null : json(v)]);
     }
     this.dirtyMeta = new Set();
-    const checkpoint: Checkpoint = { position: this.appliedEnd, epoch: this.appliedEpoch };
+    const checkpoint: Checkpoint = { position: this.appliedEnd, epoch: this.appliedEpoch, lastRecord: this.lastRecord };
     const run = async () => {
       // Clearing a dropped queue first is safe even if we crash before the batch: the drop
       // record lies after the old checkpoint and is replayed.

@@ -5,7 +5,7 @@ import type { Logger } from '../../util/logger.js';
 import type { IndexRecord, JournalIndex } from './leveldb-index.js';
 import { scanLog, type ScanStop } from './log-scanner.js';
 import { decodeIndexOp } from './op-codec.js';
-import { RecordType } from './record-codec.js';
+import { decodeRecordAt, RecordType } from './record-codec.js';
 import type { SegmentLog } from './segment-log.js';
 
 export interface TruncationReport {
@@ -76,6 +76,14 @@ export async function recoverJournal(storeDir: string, log: SegmentLog, index: J
     from = first.start;
   }
   if (!index.hasCheckpoint && first.start > 0) rebuiltIndex = true;
+  if (index.hasCheckpoint && !rebuiltIndex && !checkpointStillInLog(log, index)) {
+    // The log lost bytes the index had seen (a disk that lied about fsync, or a hand-cut
+    // file): the index cannot be trusted, the log can. Rebuild, and the scan reports the cut.
+    logger.warn({ checkpoint: index.checkpoint.position }, 'the journal no longer holds the record the index checkpoint ends with; rebuilding the index from the log');
+    await index.wipe();
+    rebuiltIndex = true;
+    from = first.start;
+  }
 
   const report: RecoveryReport = { fromPosition: from, endPosition: from, replayedRecords: 0, replayedBatches: 0, rebuiltIndex, lastEpoch: index.checkpoint.epoch };
   let batch: IndexRecord[] = [];
@@ -95,12 +103,12 @@ export async function recoverJournal(storeDir: string, log: SegmentLog, index: J
     if (record.type === RecordType.PAD) {
       // Repair left padding where damage was: whatever survived of a batch around it is kept.
       if (batch.length > 0) index.apply(batch, record.position, batchEpoch);
-      index.apply([], record.position + record.length, record.epoch);
+      index.apply([{ type: record.type, rewrite: false, position: record.position, length: record.length, crc: record.crc, op: null }], record.position + record.length, record.epoch);
       batch = [];
       report.replayedRecords++;
       continue;
     }
-    batch.push({ type: record.type, rewrite: record.rewrite, position: record.position, length: record.length, op: decodeIndexOp(record.type, record.payload) });
+    batch.push({ type: record.type, rewrite: record.rewrite, position: record.position, length: record.length, crc: record.crc, op: decodeIndexOp(record.type, record.payload) });
     batchEpoch = record.epoch;
     report.replayedRecords++;
     if (record.more) continue;
@@ -163,4 +171,26 @@ function truncateTail(storeDir: string, log: SegmentLog, position: number, reaso
   const report: TruncationReport = { segment: seg.file, offset, position, bytes, reason, quarantineFile };
   logger.warn(report, `journal tail truncated: ${bytes} bytes at ${seg.file} offset ${offset} (${reason})`);
   return report;
+}
+
+function checkpointStillInLog(log: SegmentLog, index: JournalIndex): boolean {
+  const cp = index.checkpoint;
+  if (!cp.lastRecord) return true;
+  const seg = log.segmentFor(cp.lastRecord.position);
+  if (!seg) return false;
+  const length = cp.position - cp.lastRecord.position;
+  const buf = Buffer.alloc(length);
+  let fd: number;
+  try {
+    fd = fs.openSync(seg.file, 'r');
+  } catch {
+    return false;
+  }
+  try {
+    if (fs.readSync(fd, buf, 0, length, cp.lastRecord.position - seg.start) !== length) return false;
+  } finally {
+    fs.closeSync(fd);
+  }
+  const r = decodeRecordAt(buf, 0, cp.lastRecord.position);
+  return r.ok && r.record.crc === cp.lastRecord.crc && r.record.length === length;
 }
