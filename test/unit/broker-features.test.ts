@@ -266,3 +266,57 @@ test('recovery: persistent queue messages come back after a restart, seqs contin
   assert.equal(new Set(seqs).size, 3);
   await second.core.close();
 });
+
+test('transactions: a NACK inside a transaction takes effect at commit', async () => {
+  const { core } = await openKit();
+  const c = connectTo(core);
+  const s = new Collector();
+  c.subscribe(subReq('s', queue('q')), s);
+  await c.send(sendReq(queue('q'), 'm'));
+  await until(() => s.deliveries.length === 1, 'delivery');
+  c.begin('t');
+  await c.nack(s.last.tag, 't');
+  await settle();
+  assert.equal(s.deliveries.length, 1, 'nothing happens before commit');
+  await c.commit('t');
+  await until(() => s.deliveries.length === 2, 'redelivery after commit');
+  assert.equal(s.last.redelivered, true);
+  await core.close();
+});
+
+test('a composite send of a persistent message is one store write', async () => {
+  const { core, store } = await openKit();
+  const c = connectTo(core);
+  c.subscribe(subReq('a', queue('a')), new Collector()); // create both queues up front
+  c.subscribe(subReq('b', queue('b')), new Collector());
+  await settle();
+  const batches: string[][] = [];
+  const orig = store.write.bind(store);
+  store.write = async (ops) => {
+    batches.push(ops.map((o) => o.type));
+    return orig(ops);
+  };
+  await c.send(sendReq(queue('a,b'), 'x', { persistent: true }));
+  assert.deepEqual(batches, [['add', 'add']]);
+  await core.close();
+});
+
+test('a durable subscriber that closes with unacked messages gets them back, redelivered, on return', async () => {
+  const { core } = await openKit();
+  const c = connectTo(core, 'cid');
+  const s = new Collector();
+  c.subscribe(subReq('d', { kind: 'topic', name: 't' }, { durableName: 'x' }), s);
+  await c.send(sendReq({ kind: 'topic', name: 't' }, 'm', { persistent: true }));
+  await until(() => s.deliveries.length === 1, 'delivery');
+  await c.close();
+  const c2 = connectTo(core, 'cid');
+  const s2 = new Collector();
+  c2.subscribe(subReq('d', { kind: 'topic', name: 't' }, { durableName: 'x' }), s2);
+  await until(() => s2.deliveries.length === 1, 'redelivery');
+  assert.equal(s2.last.redelivered, true);
+  assert.equal(s2.last.message.redeliveryCount, 1);
+  const st = core.stats().durableSubscriptions[0];
+  assert.equal(st.active, true);
+  assert.equal(st.inflight, 1);
+  await core.close();
+});
