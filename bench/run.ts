@@ -15,6 +15,7 @@ import type { BenchBroker } from './brokers/types.js';
 import { cleanupAll } from './processes.js';
 import { runCeilingScenario, SCENARIOS, ScenarioSkipped, warmUp, type BrokerState, type Figures, type ScenarioContext } from './scenarios.js';
 import { roundForReport } from './stats.js';
+import { BenchStompClient } from './stomp-client.js';
 import { evaluateTargets, ratioLines, type BrokerRole, type ResultTable, type ScenarioFigures } from './targets.js';
 
 function log(msg: string): void {
@@ -91,7 +92,21 @@ async function startParticipants(opts: BenchOptions): Promise<Participant[]> {
       emit({ broker: 'activemq', error: `could not start: ${errorText(e)}` });
     }
   }
+  for (const p of out) await describe(p.broker);
   return out;
+}
+
+/** One line per broker saying what was measured: its `server` header, port and PID. */
+async function describe(broker: BenchBroker): Promise<void> {
+  let server: string | null = null;
+  try {
+    const c = await BenchStompClient.connect({ host: broker.host, port: broker.port, login: broker.login, passcode: broker.passcode });
+    server = c.server || null;
+    await c.disconnect();
+  } catch (e) {
+    log(`could not connect to ${broker.label} to read its server header: ${errorText(e)}`);
+  }
+  emit({ broker: broker.label, server, host: broker.host, port: broker.port, pid: broker.pid() ?? null, ...broker.info });
 }
 
 async function run(opts: BenchOptions): Promise<void> {

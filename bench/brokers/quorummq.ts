@@ -22,8 +22,11 @@ interface Running {
   exited: Promise<void>;
 }
 
-/** The port of the first `stomp://` connector in a "broker started" JSON log line, if this is one. */
-export function stompPortFromLogLine(line: string): number | undefined {
+/**
+ * The port of the first `stomp://` connector in a "broker started" JSON log line, and the
+ * store kind it names; undefined if the line is not that one.
+ */
+export function parseStartedLine(line: string): { stompPort: number; store?: string } | undefined {
   if (!line.includes('broker started')) return undefined;
   let entry: unknown;
   try {
@@ -31,16 +34,16 @@ export function stompPortFromLogLine(line: string): number | undefined {
   } catch {
     return undefined;
   }
-  const connectors = (entry as { connectors?: unknown }).connectors;
+  const { connectors, store } = entry as { connectors?: unknown; store?: unknown };
   if (!Array.isArray(connectors)) return undefined;
   for (const url of connectors) {
     const m = typeof url === 'string' ? /^stomp:\/\/[^/]*:([0-9]+)/.exec(url) : null;
-    if (m) return Number(m[1]);
+    if (m) return { stompPort: Number(m[1]), ...(typeof store === 'string' ? { store } : {}) };
   }
   return undefined;
 }
 
-function launch(dataDir: string, stompPort: number): { running: Running; port: Promise<number> } {
+function launch(dataDir: string, stompPort: number): { running: Running; started: Promise<{ stompPort: number; store?: string }> } {
   const args = [CLI, 'start', '--data', dataDir, '--stomp-port', String(stompPort), '--ws-port', '0', '--http-port', '0', '--log-format', 'json'];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: dataDir });
   const output = new OutputTail();
@@ -57,7 +60,7 @@ function launch(dataDir: string, stompPort: number): { running: Running; port: P
       }),
     ),
   };
-  const port = new Promise<number>((resolve, reject) => {
+  const started = new Promise<{ stompPort: number; store?: string }>((resolve, reject) => {
     let pending = '';
     let found = false;
     const timer = setTimeout(() => reject(new Error(`QuorumMQ did not log "broker started" within ${START_TIMEOUT_MS} ms:\n${output}`)), START_TIMEOUT_MS);
@@ -67,7 +70,7 @@ function launch(dataDir: string, stompPort: number): { running: Running; port: P
       pending += d.toString();
       let nl: number;
       while ((nl = pending.indexOf('\n')) !== -1) {
-        const p = stompPortFromLogLine(pending.slice(0, nl));
+        const p = parseStartedLine(pending.slice(0, nl));
         pending = pending.slice(nl + 1);
         if (p !== undefined) {
           found = true;
@@ -84,7 +87,7 @@ function launch(dataDir: string, stompPort: number): { running: Running; port: P
       if (!found) reject(new Error(`QuorumMQ exited (code ${running.exitCode}, signal ${running.signal}) before it started:\n${output}`));
     });
   });
-  return { running, port };
+  return { running, started };
 }
 
 export async function startQuorumMq(): Promise<BenchBroker> {
@@ -98,12 +101,13 @@ export async function startQuorumMq(): Promise<BenchBroker> {
     if (pid !== undefined && current.running.exitCode === undefined) await terminate(pid);
   };
   const unregister = onCleanup('QuorumMQ broker', stopCurrent);
-  const port = await current.port;
+  const { stompPort: port, store } = await current.started;
 
   return {
     label: 'quorummq',
     host: '127.0.0.1',
     port,
+    info: store === undefined ? undefined : { store },
     pid: () => current.running.child.pid,
     async crashAndRelaunch() {
       const pid = current.running.child.pid;
@@ -114,7 +118,7 @@ export async function startQuorumMq(): Promise<BenchBroker> {
       }
       current = launch(dataDir, port);
       // Readiness is the caller's to measure (by connecting); a failed start still surfaces here.
-      current.port.catch(() => undefined);
+      current.started.catch(() => undefined);
     },
     assertRunning() {
       const r = current.running;

@@ -6,6 +6,8 @@ export interface BenchBroker {
   readonly port: number;
   readonly login?: string;
   readonly passcode?: string;
+  /** Extra facts for the broker's description line (e.g. QuorumMQ's store kind). */
+  readonly info?: Record<string, string>;
   /** The broker's PID when the bench knows it, so RSS can be read. */
   pid(): number | undefined;
   /**

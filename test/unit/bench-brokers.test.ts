@@ -1,14 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { stompPortFromLogLine } from '../../bench/brokers/quorummq.js';
+import { parseStartedLine } from '../../bench/brokers/quorummq.js';
 import { activemqJavaArgs, activemqXml } from '../../bench/brokers/activemq.js';
 
 test('the STOMP port comes from the connectors of the "broker started" JSON line', () => {
-  const line = JSON.stringify({ level: 30, msg: 'broker started', connectors: ['ws://127.0.0.1:40001', 'stomp://127.0.0.1:40123'] });
-  assert.equal(stompPortFromLogLine(line), 40123);
-  assert.equal(stompPortFromLogLine(JSON.stringify({ msg: 'broker started', connectors: ['stomp+ssl://127.0.0.1:1'] })), undefined);
-  assert.equal(stompPortFromLogLine(JSON.stringify({ msg: 'store opened', connectors: ['stomp://127.0.0.1:2'] })), undefined);
-  assert.equal(stompPortFromLogLine('12:00:00 INFO broker started port=61613'), undefined);
+  const line = JSON.stringify({ level: 30, msg: 'broker started', store: 'journal', connectors: ['ws://127.0.0.1:40001', 'stomp://127.0.0.1:40123'] });
+  assert.deepEqual(parseStartedLine(line), { stompPort: 40123, store: 'journal' });
+  assert.deepEqual(parseStartedLine(JSON.stringify({ msg: 'broker started', connectors: ['stomp://[::1]:7'] })), { stompPort: 7 });
+  assert.equal(parseStartedLine(JSON.stringify({ msg: 'broker started', connectors: ['stomp+ssl://127.0.0.1:1'] })), undefined);
+  assert.equal(parseStartedLine(JSON.stringify({ msg: 'store opened', connectors: ['stomp://127.0.0.1:2'] })), undefined);
+  assert.equal(parseStartedLine('12:00:00 INFO broker started port=61613'), undefined);
 });
 
 test('the generated activemq.xml uses KahaDB and one loopback STOMP connector', () => {
