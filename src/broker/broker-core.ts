@@ -30,6 +30,20 @@ export interface BrokerCoreOptions {
  * The protocol-agnostic broker: destinations, subscriptions, dispatch, acks, transactions,
  * redelivery and dead-lettering, expiry, flow control and duplicate detection. Time, storage
  * and logging come in through the options (DESIGN §2); there is no I/O of its own.
+ *
+ * Map of `broker/`:
+ *   connection.ts      the Connection API: send, subscribe, ack/nack, transactions, temp destinations
+ *   routing.ts         the send path: targets of a destination, one store batch, then visibility
+ *   destinations.ts    registry of queues/topics, auto-create, temp ownership, wildcard queue consumers
+ *   queue.ts           a message queue: arrival order, in-memory window + paging, applying dispatch
+ *   dispatch.ts        the pure dispatch decision (prefetch, priority, exclusive, groups, selectors)
+ *   subscription.ts    a consumer: prefetch window and unacked deliveries
+ *   topic.ts           topic fan-out to subscriber queues (wildcards, selectors, noLocal)
+ *   durable.ts         durable topic subscriptions
+ *   acks.ts            ack / nack / return / dead-letter, batched store removes
+ *   redelivery.ts      pure redelivery and dead-letter decisions
+ *   transactions.ts    per-connection transaction buffers
+ *   expiry.ts, flow-control.ts, duplicate-filter.ts, wildcard.ts, policy.ts, stats.ts
  */
 export class BrokerCore implements BrokerCoreApi {
   private readonly connections = new Map<string, BrokerConnection>();
@@ -53,6 +67,11 @@ export class BrokerCore implements BrokerCoreApi {
       logger,
       onExpired: (queue, entry) => {
         void settlement!.deadLetter(queue, entry, 'expired', false);
+      },
+      onConsumed: (queue) => {
+        if (queue.ref.kind !== 'topic' && queue.ref.kind !== 'temp-topic') return;
+        const topic = registry.topics.get(destinationKey(queue.ref));
+        if (topic) topic.dequeueCount++;
       },
     };
     const registry = new DestinationRegistry({ config, store, logger, brokerUsage: this.brokerUsage, queueContext });

@@ -25,6 +25,8 @@ export interface QueueContext {
   logger: Logger;
   /** An entry expired while pending and left it; the broker settles it and drops or dead-letters it. */
   onExpired(queue: MessageQueue, entry: QueueEntry): void;
+  /** A message was consumed (acked) from this queue; topics count their dequeues through this. */
+  onConsumed(queue: MessageQueue): void;
 }
 
 /** In-memory window of pending messages: page in when it falls under the low mark. */
@@ -195,7 +197,10 @@ export class MessageQueue {
   settle(entry: QueueEntry, wasInflight: boolean, consumed: boolean): void {
     if (wasInflight) this.inflight--;
     this.depth--;
-    if (consumed) this.dequeueCount++;
+    if (consumed) {
+      this.dequeueCount++;
+      this.ctx.onConsumed(this);
+    }
     this.usage.release(entry.sizeBytes);
   }
 

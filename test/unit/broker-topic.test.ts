@@ -198,3 +198,28 @@ test('a wildcard queue subscription consumes from every matching queue, includin
   assert.equal(core.stats().destinations.find((d) => d.name === 'jobs.b.c')?.depth, 1);
   await core.close();
 });
+
+test('stats: topics count enqueues and consumed deliveries; queues count depth and in-flight', async () => {
+  const { core } = await openKit();
+  const c = connectTo(core);
+  const s = new Collector();
+  c.subscribe(subReq('s', topic('t')), s);
+  c.subscribe(subReq('q', queue('q'), { prefetch: 1 }), new Collector());
+  await c.send(sendReq(topic('t'), 'x'));
+  await c.send(sendReq(queue('q'), 'a'));
+  await c.send(sendReq(queue('q'), 'b'));
+  await until(() => s.deliveries.length === 1, 'topic delivery');
+  await c.ack(s.last.tag);
+  await settle();
+  const stats = core.stats();
+  assert.deepEqual(
+    stats.destinations.map((d) => [d.kind, d.name, d.enqueueCount, d.dequeueCount, d.consumerCount, d.depth, d.inflight]),
+    [
+      ['queue', 'q', 2, 0, 1, 2, 1],
+      ['topic', 't', 1, 1, 1, 0, 0],
+    ],
+  );
+  assert.equal(stats.connections, 1);
+  assert.ok(stats.memory.usedBytes > 0);
+  await core.close();
+});
