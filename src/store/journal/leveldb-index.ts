@@ -213,6 +213,11 @@ export class JournalIndex {
     return b ? decodeLoc(b) : undefined;
   }
 
+  private locateInLayers(queue: string, seq: number): Loc | undefined {
+    const v = this.active.msgs.get(queue)?.get(seq) ?? this.flushing?.msgs.get(queue)?.get(seq);
+    return v ?? undefined;
+  }
+
   txLocation(txId: string): Loc | undefined {
     const v = this.active.tx.get(txId) ?? this.flushing?.tx.get(txId);
     if (v) return v;
@@ -311,7 +316,9 @@ export class JournalIndex {
         // A compaction copy replaces the original's location (the count stays). The compactor
         // writes a copy only while nothing that cancels the original is on its way to the log,
         // so replaying a copy never brings back an acked message.
-        const existing = this.locate(op.queue, op.seq);
+        // Seqs of new messages are fresh (the broker only raises them), so only a compaction
+        // copy pays for a LevelDB lookup; a re-add still seen in memory is not counted twice.
+        const existing = r.rewrite ? this.locate(op.queue, op.seq) : this.locateInLayers(op.queue, op.seq);
         this.setMsg(op.queue, op.seq, loc);
         const q = this.touchQueue(op.queue);
         if (!existing) q.count++;
