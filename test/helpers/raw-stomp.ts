@@ -10,11 +10,13 @@ import { waitFor } from './wait.js';
 export class RawStomp {
   readonly frames: StompFrame[] = [];
   closed = false;
+  heartbeats = 0;
   private constructor(private readonly socket: net.Socket) {
     const parser = new StompParser({
       limits: { maxBodyBytes: 1 << 30, maxHeaderBytes: 1 << 20, maxHeaders: 100_000 },
       side: 'client',
       onFrame: (f) => this.frames.push(f),
+      onHeartbeat: () => this.heartbeats++,
     });
     parser.version = '1.2';
     socket.on('data', (d) => parser.push(d));

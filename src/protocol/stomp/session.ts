@@ -95,7 +95,7 @@ export class StompSession {
     if (this.closed) return;
     this.closed = true;
     this.closing = true;
-    for (const t of this.heartbeatTimers) t.cancel();
+    for (const t of this.heartbeatTimers) t?.cancel();
     this.frameTimer?.cancel();
     const core = this.core;
     this.core = undefined;
