@@ -53,3 +53,39 @@ test('a recovered queue starts paged out and delivers its whole backlog in order
   assert.deepEqual(s.bodies(), [...Array.from({ length: COUNT }, (_, i) => body(i)), 'new']);
   await second.core.close();
 });
+
+test('messages that arrive while a page-in read is in flight are neither lost nor duplicated', async () => {
+  const store = new MemoryStore();
+  const first = await openKit({}, store);
+  const p1 = connectTo(first.core);
+  for (let i = 0; i < 10; i++) await p1.send(sendReq(queue('q'), `old${i}`, { persistent: true }));
+  await first.core.close();
+
+  // Hold every read until released, so sends land while the cursor is reading.
+  const held: Array<() => void> = [];
+  const realRead = store.read.bind(store);
+  store.read = (q, from, n) =>
+    new Promise((resolve, reject) => held.push(() => realRead(q, from, n).then(resolve, reject)));
+  const second = await openKit({}, store);
+  const c = connectTo(second.core);
+  const s = new Collector();
+  c.subscribe(subReq('s', queue('q'), { ackMode: 'auto' }), s);
+  await until(() => held.length === 1, 'the first page-in read');
+  // Arrives during the read: written to the store, not yet read back.
+  await c.send(sendReq(queue('q'), 'during1', { persistent: true }));
+  held.shift()!(); // the read now sees old0..9 and during1
+  await c.send(sendReq(queue('q'), 'during2', { persistent: true }));
+  await c.send(sendReq(queue('q'), 'np'));
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    assert.ok(Date.now() < deadline, `timed out with ${s.deliveries.length} deliveries`);
+    await new Promise<void>((r) => setImmediate(r));
+    if (held.length > 0) held.shift()!();
+    else if (s.deliveries.length >= 13) break;
+  }
+  await new Promise<void>((r) => setImmediate(r));
+  const bodies = s.bodies();
+  assert.equal(new Set(bodies).size, bodies.length, `no duplicates: ${bodies.join(',')}`);
+  assert.deepEqual([...bodies].sort(), [...Array.from({ length: 10 }, (_, i) => `old${i}`), 'during1', 'during2', 'np'].sort());
+  await second.core.close();
+});
