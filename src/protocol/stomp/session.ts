@@ -113,7 +113,7 @@ export class StompSession {
     }
     if (this.frameTimer) return;
     const timeoutMs = this.options.limits.frameTimeoutMs;
-    this.frameTimer = this.options.clock.schedule(timeoutMs, () => {
+    this.frameTimer = this.schedule(timeoutMs, () => {
       this.frameTimer = undefined;
       if (this.parser.midFrame && !this.closed) {
         this.fail(new QmqError('FRAME_TIMEOUT', `incomplete frame: no complete frame arrived within ${timeoutMs} ms`, { fatal: true }), undefined);
@@ -202,15 +202,31 @@ export class StompSession {
     this.log.debug({ version, clientId: this.core.clientId }, 'stomp client connected');
   }
 
+  /**
+   * Timers run outside any caller that could catch their errors; a bug in one session must
+   * close that session, not take the whole broker down.
+   */
+  private schedule(delayMs: number, fn: () => void): TimerHandle {
+    return this.options.clock.schedule(delayMs, () => {
+      try {
+        fn();
+      } catch (e) {
+        this.log.error({ err: (e as Error).stack ?? String(e) }, 'session timer failed; closing the connection');
+        this.transport.end();
+        this.onTransportClosed();
+      }
+    });
+  }
+
   private startHeartbeats(sendEveryMs: number, expectWithinMs: number): void {
     const clock = this.options.clock;
     if (sendEveryMs > 0) {
       const beat = () => {
         if (this.closed) return;
         this.transport.write(encodeHeartbeat());
-        this.heartbeatTimers[0] = clock.schedule(sendEveryMs, beat);
+        this.heartbeatTimers[0] = this.schedule(sendEveryMs, beat);
       };
-      this.heartbeatTimers[0] = clock.schedule(sendEveryMs, beat);
+      this.heartbeatTimers[0] = this.schedule(sendEveryMs, beat);
     }
     if (expectWithinMs > 0) {
       const check = () => {
@@ -222,9 +238,9 @@ export class StompSession {
           this.onTransportClosed();
           return;
         }
-        this.heartbeatTimers[1] = clock.schedule(expectWithinMs - silentMs, check);
+        this.heartbeatTimers[1] = this.schedule(expectWithinMs - silentMs, check);
       };
-      this.heartbeatTimers[1] = clock.schedule(expectWithinMs, check);
+      this.heartbeatTimers[1] = this.schedule(expectWithinMs, check);
     }
   }
 
