@@ -27,7 +27,7 @@ export interface DurableSubscriptionRecord {
 export type StoreOp =
   /** A new message in a store queue. */
   | { type: 'add'; queue: string; seq: number; message: Message }
-  /** The message was consumed (acked), expired, or moved away. */
+  /** The message was consumed (acked), expired, or moved away. Removing an unknown one is a no-op. */
   | { type: 'remove'; queue: string; seq: number }
   /** A destination now exists (it is recreated on restart, even while empty). */
   | { type: 'destination-add'; destination: DestinationRef }
@@ -52,6 +52,10 @@ export interface RecoveredQueue {
 export interface RecoveredState {
   destinations: DestinationRef[];
   subscriptions: DurableSubscriptionRecord[];
+  /**
+   * Every store queue ever written (until its destination or subscription is removed), including
+   * empty ones, so that seqs keep rising across restarts.
+   */
   queues: RecoveredQueue[];
   /** The highest stored sequence per producer id (bounded: only the most recent producers). */
   producerSeqs: Map<string, number>;

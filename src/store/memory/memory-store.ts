@@ -34,9 +34,8 @@ export class MemoryStore implements MessageStore {
     return {
       destinations: [...this.destinations.values()],
       subscriptions: [...this.subscriptions.values()],
-      queues: [...this.queues.entries()]
-        .filter(([, msgs]) => msgs.size > 0)
-        .map(([queue, msgs]) => ({ queue, count: msgs.size, lastSeq: this.lastSeq.get(queue) ?? 0 })),
+      // Every queue ever written, empty ones too: their seqs must keep rising after a restart.
+      queues: [...this.queues.entries()].map(([queue, msgs]) => ({ queue, count: msgs.size, lastSeq: this.lastSeq.get(queue) ?? 0 })),
       producerSeqs: new Map(this.producerSeqs),
     };
   }
