@@ -12,6 +12,9 @@ export interface ClientTransport {
   onClose(fn: (err?: Error) => void): void;
 }
 
+/** Opens a transport to one broker; tests inject their own to simulate brokers and failures. */
+export type TransportFactory = (addr: BrokerAddress, timeoutMs: number) => Promise<ClientTransport>;
+
 /** Opens a transport, failing with a clear error after `timeoutMs`. */
 export function openTransport(addr: BrokerAddress, timeoutMs: number): Promise<ClientTransport> {
   return new Promise((resolve, reject) => {
@@ -20,14 +23,14 @@ export function openTransport(addr: BrokerAddress, timeoutMs: number): Promise<C
       if (settled) return;
       settled = true;
       cleanup();
-      reject(new QmqError('RESOURCE_LIMIT', `could not connect to ${addr.text} within ${timeoutMs} ms`));
+      reject(new QmqError('NOT_CONNECTED', `could not connect to ${addr.text} within ${timeoutMs} ms`));
     }, timeoutMs);
     let cleanup = () => {};
     const fail = (e: Error) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      reject(new QmqError('STORE_IO', `cannot connect to ${addr.text}: ${(e as NodeJS.ErrnoException).code ?? e.message}`, { cause: e }));
+      reject(new QmqError('NOT_CONNECTED', `cannot connect to ${addr.text}: ${(e as NodeJS.ErrnoException).code ?? e.message}`, { cause: e }));
     };
     if (addr.scheme === 'ws' || addr.scheme === 'wss') {
       const ws = new WebSocket(`${addr.scheme}://${addr.host}:${addr.port}${addr.path}`, ['v12.stomp', 'v11.stomp', 'v10.stomp']);
