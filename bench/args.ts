@@ -42,6 +42,8 @@ export interface BenchOptions {
   quick: boolean;
   sizeBytes: number;
   counts: BenchCounts;
+  /** Times each short scenario runs per broker (alternating broker order); the median is reported. */
+  rounds: number;
   login: string | undefined;
   passcode: string | undefined;
   help: boolean;
@@ -66,6 +68,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --backlog N             messages in the backlog-rss/recovery backlog (default 1000000, quick 20000)
   --rate N                latency scenario send rate per second (default 1000)
   --duration-ms N         latency scenario duration (default 10000, quick 2000)
+  --rounds N              run each short scenario N times per broker, report the median (default 3, quick 1)
   --login U --passcode P  credentials for --url brokers
   --help
 Output: one JSON line per scenario and broker; with --peer also ratio lines and a summary line.`;
@@ -139,6 +142,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
   let backlog: number | undefined;
   let rate: number | undefined;
   let durationMs: number | undefined;
+  let rounds: number | undefined;
   let login: string | undefined;
   let passcode: string | undefined;
 
@@ -188,6 +192,9 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
       case '--duration-ms':
         durationMs = positiveInt(flag, value());
         break;
+      case '--rounds':
+        rounds = positiveInt(flag, value());
+        break;
       case '--login':
         login = value();
         break;
@@ -216,5 +223,5 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
   if (rate !== undefined) counts.latencyRatePerSec = rate;
   if (durationMs !== undefined) counts.latencyDurationMs = durationMs;
 
-  return { url, urlPid, peer, scenarios, quick, sizeBytes, counts, login, passcode, help };
+  return { url, urlPid, peer, scenarios, quick, sizeBytes, counts, rounds: rounds ?? (quick ? 1 : 3), login, passcode, help };
 }

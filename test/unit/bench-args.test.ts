@@ -73,3 +73,10 @@ test('--url with --pid and --peer', () => {
   assert.equal(o.peer, 'activemq');
   assert.equal(o.help, true);
 });
+
+test('--rounds: 3 by default, 1 when quick, explicit wins', () => {
+  assert.equal(parseArgs([]).rounds, 3);
+  assert.equal(parseArgs(['--quick']).rounds, 1);
+  assert.equal(parseArgs(['--quick', '--rounds', '5']).rounds, 5);
+  assert.throws(() => parseArgs(['--rounds', '0']), UsageError);
+});
