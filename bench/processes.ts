@@ -24,17 +24,34 @@ export function onCleanup(what: string, run: Cleanup): () => Promise<void> {
   };
 }
 
-/** Runs every registered undo action, newest first, reporting but not stopping on failures. */
-export async function cleanupAll(): Promise<void> {
-  const pending = [...cleanups.entries()].reverse();
-  cleanups.clear();
-  for (const [, c] of pending) {
-    try {
-      await c.run();
-    } catch (e) {
-      process.stderr.write(`bench: cleanup of ${c.what} failed: ${e instanceof Error ? e.message : String(e)}\n`);
+let cleaningUp: Promise<void> | undefined;
+
+/** True once cleanup has begun (Ctrl-C or the end of the run): start nothing new. */
+export function isShuttingDown(): boolean {
+  return cleaningUp !== undefined;
+}
+
+/**
+ * Runs every registered undo action, newest first, reporting but not stopping on failures.
+ * Every caller (the signal handler, the normal exit path) waits for the same single pass, so
+ * the process never exits while another caller's cleanup is still under way.
+ */
+export function cleanupAll(): Promise<void> {
+  cleaningUp ??= (async () => {
+    // Actions registered while cleaning up (a relaunch racing Ctrl-C) are picked up too.
+    while (cleanups.size > 0) {
+      const pending = [...cleanups.entries()].reverse();
+      cleanups.clear();
+      for (const [, c] of pending) {
+        try {
+          await c.run();
+        } catch (e) {
+          process.stderr.write(`bench: cleanup of ${c.what} failed: ${e instanceof Error ? e.message : String(e)}\n`);
+        }
+      }
     }
-  }
+  })();
+  return cleaningUp;
 }
 
 /** A temp dir that is removed on cleanup. */

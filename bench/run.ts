@@ -12,7 +12,7 @@ import { startCeiling } from './brokers/ceiling.js';
 import { externalBroker } from './brokers/external.js';
 import { startQuorumMq } from './brokers/quorummq.js';
 import type { BenchBroker } from './brokers/types.js';
-import { cleanupAll } from './processes.js';
+import { cleanupAll, isShuttingDown } from './processes.js';
 import { runCeilingScenario, SCENARIOS, ScenarioSkipped, warmUp, type BrokerState, type Figures, type ScenarioContext } from './scenarios.js';
 import { roundForReport } from './stats.js';
 import { BenchStompClient } from './stomp-client.js';
@@ -140,6 +140,7 @@ async function run(opts: BenchOptions): Promise<void> {
   const contextFor = (broker: BenchBroker, state: BrokerState): ScenarioContext => ({ broker, counts: opts.counts, body, runTag, state, log });
 
   for (const scenario of opts.scenarios) {
+    if (isShuttingDown()) return;
     const rounds = REPEATABLE.has(scenario) ? opts.rounds : 1;
     if (scenario === 'ceiling') {
       let ceiling: BenchBroker | undefined;
@@ -148,7 +149,7 @@ async function run(opts: BenchOptions): Promise<void> {
         ceiling = await startCeiling();
         const ctx = contextFor(ceiling, {});
         await warmUp(ctx);
-        for (let r = 0; r < rounds; r++) outcomes.push(await runOne(ctx, undefined, 'ceiling', runCeilingScenario));
+        for (let r = 0; r < rounds && !isShuttingDown(); r++) outcomes.push(await runOne(ctx, undefined, 'ceiling', runCeilingScenario));
       } catch (e) {
         outcomes.push({ error: errorText(e) });
       } finally {
@@ -162,6 +163,7 @@ async function run(opts: BenchOptions): Promise<void> {
       // Alternate who goes first, so a slow spell on the shared machine hits both brokers alike.
       const order = r % 2 === 0 ? participants : [...participants].reverse();
       for (const p of order) {
+        if (isShuttingDown()) return;
         if (p.broken) {
           outcomes.get(p)!.push({ skipped: `broker unusable: ${p.broken.split('\n')[0]}` });
           continue;
@@ -172,6 +174,7 @@ async function run(opts: BenchOptions): Promise<void> {
     for (const p of participants) report(scenario, p.broker.label, p.role, outcomes.get(p)!, table);
   }
 
+  if (isShuttingDown()) return;
   const subject = participants.find((p) => p.role === 'subject')?.broker.label ?? opts.url?.label ?? 'quorummq';
   const peer = participants.find((p) => p.role === 'peer')?.broker.label;
   if (peer) {
@@ -219,7 +222,8 @@ async function main(): Promise<void> {
     if (interrupted) return;
     interrupted = true;
     log(`${sig}: stopping every process the bench started`);
-    void cleanupAll().finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
+    process.exitCode = sig === 'SIGINT' ? 130 : 143;
+    void cleanupAll().finally(() => process.exit());
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
