@@ -1,0 +1,95 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { VERSION } from '../version.js';
+import { runStart } from './start-command.js';
+import { runProduce, runConsume, runBrowse } from './client-commands.js';
+import { runStatus } from './status-command.js';
+import { runStoreCli } from './store-cli.js';
+
+function intArg(name: string) {
+  return (v: string) => {
+    if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`${name} must be a whole number`);
+    return Number(v);
+  };
+}
+
+function collectSet(v: string, prev: Record<string, string>): Record<string, string> {
+  const i = v.indexOf('=');
+  if (i <= 0) throw new InvalidArgumentError(`--set takes name=value, got "${v}"`);
+  return { ...prev, [v.slice(0, i)]: v.slice(i + 1) };
+}
+
+export function buildProgram(): Command {
+  const program = new Command('quorummq').version(VERSION).description('QuorumMQ: an ActiveMQ-compatible message broker for Node.js');
+  program.showHelpAfterError();
+
+  program
+    .command('start')
+    .description('run a broker (no config: a single durable node, STOMP on 127.0.0.1:61613, data in ./data)')
+    .option('-c, --config <file>', 'ActiveMQ-style XML config (activemq.xml)')
+    .option('-d, --data <dir>', 'data directory (ActiveMQ ${activemq.data})')
+    .option('--set <name=value>', 'fill a ${name} placeholder (repeatable)', collectSet, {})
+    .option('--http-port <n>', 'HTTP port for health, status and metrics (0 = off)', intArg('--http-port'))
+    .option('--stomp-port <n>', 'STOMP TCP port when no config is given (0 = any free port)', intArg('--stomp-port'))
+    .option('--ws-port <n>', 'STOMP WebSocket port when no config is given (0 = any free port)', intArg('--ws-port'))
+    .option('--host <host>', 'address to listen on when no config is given', '127.0.0.1')
+    .option('--ignore-unsupported-connectors', 'warn about (instead of failing on) connectors for protocols not built yet, e.g. openwire')
+    .option('--log-format <fmt>', 'json or pretty (default: pretty on a terminal)')
+    .action(runStart);
+
+  const client = (cmd: Command) =>
+    cmd
+      .requiredOption('-u, --url <url>', 'broker URL: tcp://host:61613, ws://host:61614/', 'tcp://127.0.0.1:61613')
+      .requiredOption('--destination <dest>', 'e.g. /queue/orders or /topic/prices')
+      .option('-n, --count <n>', 'number of messages', intArg('--count'), 1)
+      .option('--json', 'print a JSON summary instead of a progress bar');
+
+  client(program.command('produce').description('send messages'))
+    .option('-s, --size <bytes>', 'body size in bytes', intArg('--size'), 100)
+    .option('-m, --message <text>', 'body text (default: generated)')
+    .option('--persistent', 'send with persistent:true (stored durably before the receipt)')
+    .action(runProduce);
+
+  client(program.command('consume').description('receive messages'))
+    .option('--ack <mode>', 'auto, client or client-individual', 'client-individual')
+    .option('--selector <sql>', 'JMS selector')
+    .option('--timeout <ms>', 'stop after this long without a message', intArg('--timeout'), 5000)
+    .option('--print', 'print each body on its own line')
+    .option('--size <bytes>', 'ignored (accepted for symmetry with produce)')
+    .option('--persistent', 'ignored (accepted for symmetry with produce)')
+    .action(runConsume);
+
+  program
+    .command('browse')
+    .description('list the messages on a queue without consuming them')
+    .requiredOption('-u, --url <url>', 'broker URL', 'tcp://127.0.0.1:61613')
+    .requiredOption('--destination <dest>', 'a queue, e.g. /queue/orders')
+    .option('--json', 'print JSON')
+    .action(runBrowse);
+
+  program
+    .command('status')
+    .description("show a node's role, store and destinations (from its HTTP port)")
+    .option('--http <url>', 'the node HTTP address', 'http://127.0.0.1:8161')
+    .option('--json', 'print JSON')
+    .action(runStatus);
+
+  const store = program.command('store').description('offline store tools (the broker must be stopped)');
+  store
+    .command('verify <dir>')
+    .description('check every record CRC and the index against the journal')
+    .option('--repair', 'quarantine damaged bytes and keep every valid record')
+    .option('--json', 'print JSON')
+    .action((dir: string, opts: { repair?: boolean; json?: boolean }) => runStoreCli('verify', dir, opts));
+  store
+    .command('dump <dir>')
+    .description('segments, destination depths, last (epoch, position), and records of a range')
+    .option('--from <pos>', 'first log position to print', intArg('--from'))
+    .option('--to <pos>', 'last log position to print', intArg('--to'))
+    .option('--json', 'print JSON')
+    .action((dir: string, opts: { from?: number; to?: number; json?: boolean }) => runStoreCli('dump', dir, opts));
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  await buildProgram().parseAsync(argv);
+}

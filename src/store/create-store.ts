@@ -1,0 +1,26 @@
+import type { PersistenceConfig } from '../config/types.js';
+import { QmqError } from '../util/errors.js';
+import type { Logger } from '../util/logger.js';
+import type { MessageStore } from './message-store.js';
+import { MemoryStore } from './memory/memory-store.js';
+import { JournalStore } from './journal/journal-store.js';
+
+/** The store a persistence config asks for. */
+export function createStore(persistence: PersistenceConfig, logger: Logger): MessageStore {
+  switch (persistence.kind) {
+    case 'memory':
+      return new MemoryStore();
+    case 'journal':
+      return new JournalStore(persistence, logger.child({ component: 'journal' }));
+    case 'replicatedLevelDB':
+      throw new QmqError(
+        'CONFIG_NOT_AVAILABLE',
+        'persistenceAdapter <replicatedLevelDB> is parsed, but replicated master/slave is not available yet in this version; use <kahaDB> or <levelDB> for a single durable broker',
+      );
+    case 'jdbc':
+      throw new QmqError(
+        'CONFIG_NOT_AVAILABLE',
+        'persistenceAdapter <jdbcPersistenceAdapter> is parsed, but JDBC master/slave is not available yet in this version; use <kahaDB> or <levelDB> for a single durable broker',
+      );
+  }
+}
