@@ -1,12 +1,15 @@
 import { QmqError } from '../../util/errors.js';
 import type { Logger } from '../../util/logger.js';
+import type { StoreOp } from '../message-store.js';
 import type { IndexOp, IndexRecord } from './leveldb-index.js';
-import type { EncodedOp } from './op-codec.js';
+import { encodeOpInto, maxRecordBytes, recordTypeOf, type EncodedOp } from './op-codec.js';
 import { sealRecord, typeByte } from './record-codec.js';
 import { storeIoError, type Segment, type SegmentLog } from './segment-log.js';
 
 /** Upper bound of bytes one fsync group writes, so one group cannot stall the loop for long. */
 const MAX_GROUP_BYTES = 16 * 1024 * 1024;
+/** The write buffer's resting size; it grows for a big burst and shrinks back once idle. */
+const WRITE_BUFFER_BYTES = 1024 * 1024;
 
 export interface DurableBatch {
   records: IndexRecord[];
@@ -16,7 +19,6 @@ export interface DurableBatch {
 }
 
 interface PendingBatch extends DurableBatch {
-  bufs: Buffer[];
   resolve: () => void;
   reject: (e: unknown) => void;
 }
@@ -35,6 +37,10 @@ export interface WriterStats {
  * fdatasync from this loop beats libuv's thread pool (issue 3's measurements), and while the
  * disk works, the producers' next batches queue up, so the fsync rate does not cap the message
  * rate. The loop yields with setImmediate between groups, which lets socket reads in.
+ *
+ * Records are serialised straight into one reusable write buffer that holds the not yet written
+ * tail of the log, in log order, so a group goes to disk with one write per segment it touches
+ * and no per-record buffers or concatenation (the profile's hot spots before).
  */
 export class GroupCommitWriter {
   private pending: PendingBatch[] = [];
@@ -44,6 +50,9 @@ export class GroupCommitWriter {
   nextPosition: number;
   readonly stats: WriterStats = { syncs: 0, groups: 0, batches: 0 };
   private idleWaiters: (() => void)[] = [];
+  /** Bytes of log positions [bufStart, nextPosition), not yet written. */
+  private buf = Buffer.allocUnsafe(WRITE_BUFFER_BYTES);
+  private bufStart: number;
 
   constructor(
     private readonly log: SegmentLog,
@@ -53,29 +62,70 @@ export class GroupCommitWriter {
     private readonly logger: Logger,
   ) {
     this.nextPosition = startPosition;
+    this.bufStart = startPosition;
   }
 
   /**
-   * Places a batch and queues it. The promise resolves once the batch is on disk (fdatasync)
-   * and applied to the index. Records after the first carry the "more" flag except the last, so
-   * recovery applies a batch only when its final record is there: all of it or none.
+   * Places a batch of store ops and queues it. The promise resolves once the batch is on disk
+   * (fdatasync) and applied to the index. Records after the first carry the "more" flag except
+   * the last, so recovery applies a batch only when its final record is there: all of it or none.
    */
+  appendOps(ops: StoreOp[], epoch: number): Promise<void> {
+    return this.place(
+      ops.length,
+      epoch,
+      false,
+      ops,
+      (i) => recordTypeOf(ops[i]),
+      (i) => maxRecordBytes(ops[i]),
+      (i, buf, offset) => encodeOpInto(ops[i], buf, offset),
+    );
+  }
+
+  /** Places records encoded elsewhere (compaction copies, epoch markers); see `appendOps`. */
   append(encoded: EncodedOp[], ops: (IndexOp | null)[], epoch: number, rewrite = false): Promise<void> {
+    return this.place(
+      encoded.length,
+      epoch,
+      rewrite,
+      ops,
+      (i) => encoded[i].type,
+      (i) => encoded[i].buf.length,
+      (i, buf, offset) => {
+        buf.set(encoded[i].buf, offset);
+        return encoded[i].buf.length;
+      },
+    );
+  }
+
+  /**
+   * `encode(i, buf, offset)` writes record i's payload at `offset + HEADER_BYTES`, using at
+   * most `bound(i)` bytes in all, and returns the record's length; `sealRecord` then frames it
+   * at its log position.
+   */
+  private place(
+    count: number,
+    epoch: number,
+    rewrite: boolean,
+    ops: readonly (IndexOp | null)[],
+    typeOf: (i: number) => number,
+    bound: (i: number) => number,
+    encode: (i: number, buf: Buffer, offset: number) => number,
+  ): Promise<void> {
     if (this.failed) return Promise.reject(this.failed);
-    if (encoded.length === 0) return Promise.resolve();
+    if (count === 0) return Promise.resolve();
     const start = this.nextPosition;
-    const records: IndexRecord[] = [];
-    const bufs: Buffer[] = [];
+    const records: IndexRecord[] = new Array(count);
     try {
       let pos = start;
-      for (let i = 0; i < encoded.length; i++) {
-        const e = encoded[i];
-        const length = e.buf.length;
+      for (let i = 0; i < count; i++) {
+        const offset = this.reserve(pos, bound(i));
+        const length = encode(i, this.buf, offset);
+        const type = typeOf(i);
         const head = this.log.head;
         if (!head || (pos > head.start && pos - head.start + length > this.log.maxSegmentBytes)) this.log.roll(pos);
-        sealRecord(e.buf, 0, length, epoch, pos, typeByte(e.type, i < encoded.length - 1, rewrite));
-        records.push({ type: e.type, rewrite, position: pos, length, crc: e.buf.readUInt32LE(4), op: ops[i] });
-        bufs.push(e.buf);
+        sealRecord(this.buf, offset, length, epoch, pos, typeByte(type, i < count - 1, rewrite));
+        records[i] = { type, rewrite, position: pos, length, crc: this.buf.readUInt32LE(offset + 4), op: ops[i] };
         pos += length;
       }
       this.nextPosition = pos;
@@ -83,10 +133,32 @@ export class GroupCommitWriter {
       this.dropSegmentsAfter(start);
       return Promise.reject(e instanceof QmqError ? e : storeIoError('placing a batch', e));
     }
+    const head = this.log.head;
+    // Zero-fill the next segment once the head is half used, so it is ready before the roll.
+    if (head && this.nextPosition - head.start > this.log.maxSegmentBytes / 2) this.log.prepareNext();
     return new Promise<void>((resolve, reject) => {
-      this.pending.push({ records, bufs, start, end: this.nextPosition, epoch, resolve, reject });
+      this.pending.push({ records, start, end: this.nextPosition, epoch, resolve, reject });
       this.schedule();
     });
+  }
+
+  /** Drops the written head of the buffer; what later batches placed moves to the front. */
+  private consumeBuffered(writtenEnd: number): void {
+    const rest = this.nextPosition - writtenEnd;
+    if (rest > 0) this.buf.copy(this.buf, 0, writtenEnd - this.bufStart, this.nextPosition - this.bufStart);
+    this.bufStart = writtenEnd;
+    if (rest === 0 && this.buf.length > WRITE_BUFFER_BYTES * 4) this.buf = Buffer.allocUnsafe(WRITE_BUFFER_BYTES);
+  }
+
+  /** Makes room for `bytes` more at log position `pos` and returns its offset in the buffer. */
+  private reserve(pos: number, bytes: number): number {
+    const used = pos - this.bufStart;
+    if (used + bytes > this.buf.length) {
+      const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, used + bytes));
+      this.buf.copy(next, 0, 0, used);
+      this.buf = next;
+    }
+    return used;
   }
 
   private schedule(): void {
@@ -110,36 +182,29 @@ export class GroupCommitWriter {
     const group = this.pending.splice(0, n);
     const groupStart = group[0].start;
     let writtenEnd = groupStart;
+    const groupEnd = group[group.length - 1].end;
+    const progress = { bytes: 0 };
     try {
-      const touched = new Set<Segment>();
-      // Consecutive records in the same segment go out in one write.
-      let runSeg: Segment | undefined;
-      let runStart = 0;
-      let runBufs: Buffer[] = [];
-      const flushRun = () => {
-        if (!runSeg || runBufs.length === 0) return;
-        const data = runBufs.length === 1 ? runBufs[0] : Buffer.concat(runBufs);
-        this.log.writeSync(runSeg, runStart, data);
-        writtenEnd = runStart + data.length;
-        touched.add(runSeg);
-        runBufs = [];
-      };
-      for (const b of group) {
-        for (let i = 0; i < b.bufs.length; i++) {
-          const pos = b.records[i].position;
-          const seg = this.log.segmentFor(pos);
-          if (!seg) throw new QmqError('INTERNAL', `no segment for journal position ${pos}`);
-          if (seg !== runSeg) {
-            flushRun();
-            runSeg = seg;
-            runStart = pos;
-          }
-          runBufs.push(b.bufs[i]);
+      // The group is one contiguous stretch of the buffer; it is cut only where a segment ends.
+      let touched: Segment | undefined;
+      let touchedMore: Segment[] | undefined;
+      for (let pos = groupStart; pos < groupEnd; ) {
+        const seg = this.log.segmentFor(pos);
+        if (!seg) throw new QmqError('INTERNAL', `no segment for journal position ${pos}`);
+        const runEnd = Math.min(groupEnd, this.log.segmentEnd(seg, Infinity));
+        progress.bytes = 0;
+        try {
+          this.log.writeSync(seg, pos, this.buf, pos - this.bufStart, runEnd - pos, progress);
+        } finally {
+          writtenEnd = pos + progress.bytes;
         }
+        if (!touched) touched = seg;
+        else (touchedMore ??= []).push(seg);
+        pos = runEnd;
       }
-      flushRun();
       if (this.syncEnabled) {
-        for (const s of touched) this.log.datasyncSync(s);
+        if (touched) this.log.datasyncSync(touched);
+        if (touchedMore) for (const seg of touchedMore) this.log.datasyncSync(seg);
         this.stats.syncs++;
       }
     } catch (e) {
@@ -147,6 +212,7 @@ export class GroupCommitWriter {
       this.schedule();
       return;
     }
+    this.consumeBuffered(groupEnd);
     this.stats.groups++;
     for (const b of group) {
       this.stats.batches++;
@@ -171,6 +237,7 @@ export class GroupCommitWriter {
     const err = e instanceof QmqError ? e : storeIoError('writing the journal', e);
     const all = [...group, ...this.pending.splice(0)];
     this.nextPosition = groupStart;
+    this.bufStart = groupStart;
     try {
       const seg = this.log.segmentFor(groupStart);
       if (seg && writtenEnd > groupStart) this.log.zeroRangeSync(seg, groupStart - seg.start, Math.min(writtenEnd, this.log.segmentEnd(seg, writtenEnd)) - seg.start);

@@ -7,7 +7,7 @@ import { destinationKey } from '../../broker/message.js';
 import { Compactor, type CompactionResult } from './compaction.js';
 import { GroupCommitWriter, type DurableBatch, type WriterStats } from './group-commit.js';
 import { JournalIndex, type IndexOp, type Loc } from './leveldb-index.js';
-import { decodeOp, encodeEmpty, encodeOp } from './op-codec.js';
+import { decodeOp, encodeEmpty } from './op-codec.js';
 import { decodeRecordAt, RecordType, type DecodedRecord } from './record-codec.js';
 import { recoverJournal, type RecoveryReport } from './recovery.js';
 import { SegmentLog } from './segment-log.js';
@@ -133,7 +133,6 @@ export class JournalStore implements MessageStore {
       this.options.compactLiveRatio,
       10_000,
     );
-    this.log.prepareNext();
     await this.index.flush();
     this.state = 'open';
     if (this.config.checkpointIntervalMs > 0) {
@@ -167,7 +166,6 @@ export class JournalStore implements MessageStore {
   async write(ops: StoreOp[]): Promise<void> {
     this.assertOpen();
     if (ops.length === 0) return;
-    const encoded = ops.map(encodeOp);
     const keys: string[] = [];
     for (const op of ops) {
       const k = cancellingKey(op);
@@ -176,7 +174,7 @@ export class JournalStore implements MessageStore {
         this.inFlight.set(k, (this.inFlight.get(k) ?? 0) + 1);
       }
     }
-    const done = this.writer.append(encoded, ops, this.epoch);
+    const done = this.writer.appendOps(ops, this.epoch);
     if (keys.length === 0) return done;
     return done.finally(() => {
       for (const k of keys) {

@@ -1,4 +1,4 @@
-import { destinationKey, parseDestinationKey, type Message } from '../../broker/message.js';
+import { destinationKey, parseDestinationKey, type DestinationRef, type Message } from '../../broker/message.js';
 import type { DurableSubscriptionRecord, StoreOp } from '../message-store.js';
 import { QmqError } from '../../util/errors.js';
 import { HEADER_BYTES, RecordType } from './record-codec.js';
@@ -16,11 +16,16 @@ const F_ORIGINAL = 4;
 const F_PRODUCER_ID = 8;
 const F_PRODUCER_SEQ = 16;
 
+/**
+ * Writes a payload into a buffer the caller sized with `maxRecordBytes`. One instance is reused
+ * for every record, so encoding allocates nothing per record.
+ */
 class PayloadWriter {
-  offset = HEADER_BYTES;
-  constructor(readonly buf: Buffer) {}
+  buf: Buffer = EMPTY;
+  offset = 0;
   str(s: string): void {
-    const n = this.buf.write(s, this.offset + 4, 'utf8');
+    // Room was reserved for the worst case (3 bytes per UTF-16 unit), so nothing is cut off.
+    const n = this.buf.write(s, this.offset + 4);
     this.buf.writeUInt32LE(n, this.offset);
     this.offset += 4 + n;
   }
@@ -37,10 +42,13 @@ class PayloadWriter {
   }
   bytes(b: Buffer): void {
     this.u32(b.length);
-    b.copy(this.buf, this.offset);
+    this.buf.set(b, this.offset);
     this.offset += b.length;
   }
 }
+
+const EMPTY = Buffer.alloc(0);
+const shared = new PayloadWriter();
 
 export class PayloadReader {
   offset = 0;
@@ -82,13 +90,19 @@ export class PayloadReader {
   }
 }
 
-const strBytes = (s: string): number => 4 + Buffer.byteLength(s, 'utf8');
+/** An upper bound of a string's encoded size: UTF-8 takes at most 3 bytes per UTF-16 unit. */
+const strBound = (s: string): number => 4 + 3 * s.length;
 
-function messageBytes(m: Message): number {
-  let n = strBytes(m.id) + strBytes(destinationKey(m.destination)) + 4 + 1 + 1 + 8 + 8 + 4 + 4 + m.body.length;
-  for (const k in m.headers) n += strBytes(k) + strBytes(m.headers[k]);
-  if (m.originalDestination) n += strBytes(destinationKey(m.originalDestination));
-  if (m.producerId !== undefined) n += strBytes(m.producerId);
+/** `kind://name` (the kind is a short ASCII word). */
+const destBound = (d: DestinationRef): number => 4 + 32 + 3 * d.name.length;
+
+function messageBound(m: Message): number {
+  // id, destination key (kind:// + name), header count, flags, priority, expires, timestamp,
+  // redelivery count, body length.
+  let n = strBound(m.id) + destBound(m.destination) + 4 + 1 + 1 + 8 + 8 + 4 + 4 + m.body.length;
+  for (const k in m.headers) n += strBound(k) + strBound(m.headers[k]);
+  if (m.originalDestination) n += destBound(m.originalDestination);
+  if (m.producerId !== undefined) n += strBound(m.producerId);
   if (m.producerSeq !== undefined) n += 8;
   return n;
 }
@@ -158,61 +172,110 @@ export interface EncodedOp {
   buf: Buffer;
 }
 
-function alloc(payloadBytes: number): PayloadWriter {
-  return new PayloadWriter(Buffer.allocUnsafe(HEADER_BYTES + payloadBytes));
-}
-
-function finish(type: number, w: PayloadWriter): EncodedOp {
-  if (w.offset !== w.buf.length) throw new QmqError('INTERNAL', `journal payload size mismatch (${w.offset} != ${w.buf.length})`);
-  return { type, buf: w.buf };
-}
-
-export function encodeOp(op: StoreOp): EncodedOp {
+/** An upper bound of the bytes `encodeOpInto` writes for `op`, header included. */
+export function maxRecordBytes(op: StoreOp): number {
   switch (op.type) {
-    case 'add': {
-      const w = alloc(strBytes(op.queue) + 8 + messageBytes(op.message));
+    case 'add':
+      return HEADER_BYTES + strBound(op.queue) + 8 + messageBound(op.message);
+    case 'remove':
+      return HEADER_BYTES + strBound(op.queue) + 8;
+    case 'destination-add':
+    case 'destination-remove':
+      return HEADER_BYTES + destBound(op.destination);
+    case 'subscription-add':
+      // JSON.stringify's output is needed anyway; its bound is computed when it is written.
+      return HEADER_BYTES + strBound(JSON.stringify(op.subscription));
+    case 'subscription-remove':
+      return HEADER_BYTES + strBound(op.clientId) + strBound(op.name);
+    case 'producer-seq':
+      return HEADER_BYTES + strBound(op.producerId) + 8;
+    case 'tx-commit':
+      return HEADER_BYTES + strBound(op.txId);
+  }
+}
+
+export function recordTypeOf(op: StoreOp): number {
+  switch (op.type) {
+    case 'add':
+      return RecordType.ADD;
+    case 'remove':
+      return RecordType.REMOVE;
+    case 'destination-add':
+      return RecordType.DESTINATION_ADD;
+    case 'destination-remove':
+      return RecordType.DESTINATION_REMOVE;
+    case 'subscription-add':
+      return RecordType.SUBSCRIPTION_ADD;
+    case 'subscription-remove':
+      return RecordType.SUBSCRIPTION_REMOVE;
+    case 'producer-seq':
+      return RecordType.PRODUCER_SEQ;
+    case 'tx-commit':
+      return RecordType.TX_COMMIT;
+  }
+}
+
+function writePayload(w: PayloadWriter, op: StoreOp): void {
+  switch (op.type) {
+    case 'add':
       w.str(op.queue);
       w.f64(op.seq);
       writeMessage(w, op.message);
-      return finish(RecordType.ADD, w);
-    }
-    case 'remove': {
-      const w = alloc(strBytes(op.queue) + 8);
+      return;
+    case 'remove':
       w.str(op.queue);
       w.f64(op.seq);
-      return finish(RecordType.REMOVE, w);
-    }
+      return;
     case 'destination-add':
-    case 'destination-remove': {
-      const key = destinationKey(op.destination);
-      const w = alloc(strBytes(key));
-      w.str(key);
-      return finish(op.type === 'destination-add' ? RecordType.DESTINATION_ADD : RecordType.DESTINATION_REMOVE, w);
-    }
-    case 'subscription-add': {
-      const json = JSON.stringify(op.subscription);
-      const w = alloc(strBytes(json));
-      w.str(json);
-      return finish(RecordType.SUBSCRIPTION_ADD, w);
-    }
-    case 'subscription-remove': {
-      const w = alloc(strBytes(op.clientId) + strBytes(op.name));
+    case 'destination-remove':
+      w.str(destinationKey(op.destination));
+      return;
+    case 'subscription-add':
+      w.str(JSON.stringify(op.subscription));
+      return;
+    case 'subscription-remove':
       w.str(op.clientId);
       w.str(op.name);
-      return finish(RecordType.SUBSCRIPTION_REMOVE, w);
-    }
-    case 'producer-seq': {
-      const w = alloc(strBytes(op.producerId) + 8);
+      return;
+    case 'producer-seq':
       w.str(op.producerId);
       w.f64(op.seq);
-      return finish(RecordType.PRODUCER_SEQ, w);
-    }
-    case 'tx-commit': {
-      const w = alloc(strBytes(op.txId));
+      return;
+    case 'tx-commit':
       w.str(op.txId);
-      return finish(RecordType.TX_COMMIT, w);
-    }
+      return;
   }
+}
+
+/**
+ * Serialises `op`'s payload straight into `buf` after HEADER_BYTES of room at `offset` and
+ * returns the record's length (header included); the header is filled when the record is
+ * placed. `buf` must have `maxRecordBytes(op)` bytes free from `offset`.
+ */
+export function encodeOpInto(op: StoreOp, buf: Buffer, offset: number): number {
+  const w = shared;
+  w.buf = buf;
+  w.offset = offset + HEADER_BYTES;
+  try {
+    writePayload(w, op);
+    return w.offset - offset;
+  } finally {
+    // The writer must not keep a (possibly large) buffer alive between records.
+    w.buf = EMPTY;
+  }
+}
+
+export interface EncodedOp {
+  type: number;
+  /** HEADER_BYTES of room, then the payload; the header is filled when the record is placed. */
+  buf: Buffer;
+}
+
+/** One op in a buffer of its own (tests and tools; the writer uses `encodeOpInto`). */
+export function encodeOp(op: StoreOp): EncodedOp {
+  const buf = Buffer.allocUnsafe(maxRecordBytes(op));
+  const length = encodeOpInto(op, buf, 0);
+  return { type: recordTypeOf(op), buf: buf.subarray(0, length) };
 }
 
 /** An empty-payload record (epoch marker). */

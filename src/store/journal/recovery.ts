@@ -65,6 +65,10 @@ export async function recoverJournal(storeDir: string, log: SegmentLog, index: J
       await index.wipe();
       rebuiltIndex = true;
     }
+    // A new store starts on a zero-filled segment too, not a sparse one whose every write
+    // would also allocate blocks (and make each fdatasync commit file-system metadata).
+    log.prepareNext();
+    await log.whenPrepared();
     log.roll(0);
     return { fromPosition: 0, endPosition: 0, replayedRecords: 0, replayedBatches: 0, rebuiltIndex, lastEpoch: 0 };
   }

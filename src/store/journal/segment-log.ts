@@ -8,6 +8,8 @@ const readAsync = promisify(fs.read);
 const SEGMENT_NAME = /^(\d{20})\.log$/;
 const PREALLOC_NAME = 'preallocated.tmp';
 const ZERO_CHUNK_BYTES = 1024 * 1024;
+/** After a skipped or failed preallocation, how long until the next attempt. */
+const PREPARE_RETRY_MS = 10_000;
 
 export function segmentFileName(start: number): string {
   return `${String(start).padStart(20, '0')}.log`;
@@ -69,6 +71,7 @@ export class SegmentLog {
   readonly segments: Segment[] = [];
   private preparing: Promise<void> | null = null;
   private preparedReady = false;
+  private retryPrepareAtMs = 0;
   private closed = false;
 
   constructor(
@@ -139,13 +142,22 @@ export class SegmentLog {
     }
     const seg: Segment = { start, file, fd: null, writable: false, readsInFlight: 0, deleted: false };
     this.segments.push(seg);
-    this.prepareNext();
     return seg;
   }
 
-  /** Zero-fills the next segment in the background, so rolling costs only a rename. */
+  /**
+   * Zero-fills the next segment in the background, so rolling costs only a rename and the
+   * writer overwrites allocated blocks (a cheaper fdatasync). The writer starts it when the head
+   * is half used. It is skipped while the disk lacks room for it: filling the disk with zeros
+   * would only make producers' writes fail (the segment is then created sparse at the roll).
+   */
   prepareNext(): void {
     if (!this.preallocate || this.preparing || this.preparedReady || this.closed) return;
+    if (Date.now() < this.retryPrepareAtMs) return;
+    if (!this.hasRoomFor(2 * this.maxSegmentBytes)) {
+      this.retryPrepareAtMs = Date.now() + PREPARE_RETRY_MS;
+      return;
+    }
     const tmp = path.join(this.dir, PREALLOC_NAME);
     this.preparing = (async () => {
       const fh = await fs.promises.open(tmp, 'w');
@@ -162,6 +174,7 @@ export class SegmentLog {
       else this.preparedReady = true;
     })()
       .catch(async (e) => {
+        this.retryPrepareAtMs = Date.now() + PREPARE_RETRY_MS;
         this.logger.warn({ err: String(e), file: tmp }, 'could not preallocate the next journal segment; the next roll creates it directly');
         await fs.promises.rm(tmp, { force: true }).catch(() => {});
       })
@@ -170,11 +183,30 @@ export class SegmentLog {
       });
   }
 
-  /** Writes `data` at log position `position`, which must lie inside segment `s`. */
-  writeSync(s: Segment, position: number, data: Buffer): void {
+  /** Resolves when a next segment started by `prepareNext` is ready (or its preparation failed). */
+  async whenPrepared(): Promise<void> {
+    await this.preparing;
+  }
+
+  /** Whether the journal's file system has at least `bytes` free (true if it cannot tell). */
+  hasRoomFor(bytes: number): boolean {
+    try {
+      const st = fs.statfsSync(this.dir);
+      return st.bavail * st.bsize >= bytes;
+    } catch {
+      return true;
+    }
+  }
+
+  /**
+   * Writes `data[dataOffset, dataOffset+length)` at log position `position`, which must lie
+   * inside segment `s`. `written.bytes` counts what reached the file, so after a failure part
+   * way (a full disk) the caller knows exactly which bytes to clean up.
+   */
+  writeSync(s: Segment, position: number, data: Buffer, dataOffset = 0, length = data.length - dataOffset, written = { bytes: 0 }): void {
     const fd = this.fdOf(s, true);
-    let done = 0;
-    while (done < data.length) done += fs.writeSync(fd, data, done, data.length - done, position - s.start + done);
+    written.bytes = 0;
+    while (written.bytes < length) written.bytes += fs.writeSync(fd, data, dataOffset + written.bytes, length - written.bytes, position - s.start + written.bytes);
   }
 
   datasyncSync(s: Segment): void {
