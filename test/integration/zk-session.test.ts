@@ -1,0 +1,162 @@
+/**
+ * ZkSession against real ZooKeeper servers: registration and watches, epoch compare-and-set,
+ * and the watchdog under a frozen server (SIGSTOP), which node-zookeeper-client alone never
+ * reports.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ZkSession } from '../../src/ha/zk-session.js';
+import { privateEnsemble, uniqueZkPath, type Ensemble } from '../helpers/zookeeper.js';
+import { waitFor } from '../helpers/wait.js';
+
+const SESSION_TIMEOUT_MS = 2000;
+
+let ensemble: (Ensemble & { stop(): Promise<void> }) | null = null;
+const sessions: ZkSession[] = [];
+
+async function open(connectString: string, connectTimeoutMs = 10_000): Promise<ZkSession> {
+  const s = await ZkSession.connect({ connectString, sessionTimeoutMs: SESSION_TIMEOUT_MS, connectTimeoutMs });
+  sessions.push(s);
+  return s;
+}
+
+before(async () => {
+  // This file freezes servers, so it cannot use the run-wide ensemble (QMQ_ZK_CONNECT).
+  ensemble = await privateEnsemble(3);
+});
+
+after(async () => {
+  for (const s of sessions) await s.close().catch(() => {});
+  // Thaw before stopping: whatever a failed test left frozen is stopped by PID all the same.
+  if (ensemble) {
+    for (const n of ensemble.nodes) await ensemble.killNode(n.id, 'SIGCONT').catch(() => {});
+    await ensemble.stop();
+  }
+});
+
+test('ephemeral sequential members, child and data watches, and removal on close', async () => {
+  const zk = ensemble!;
+  const root = uniqueZkPath('members');
+  const a = await open(zk.connectString);
+  assert.equal(a.grantedSessionTimeoutMs, SESSION_TIMEOUT_MS);
+  await a.ensurePath(root);
+  await a.ensurePath(root); // idempotent
+
+  const pathA = await a.createEphemeralSequential(`${root}/member-`, JSON.stringify({ nodeId: 'a' }));
+  assert.match(pathA, new RegExp(`^${root}/member-\\d{10}$`));
+
+  let changes = 0;
+  const watch = () => a.getChildrenWithData(root, () => changes++);
+  let children = await watch();
+  assert.deepEqual(children.map((c) => JSON.parse(c.data.toString()).nodeId), ['a']);
+
+  const b = await open(zk.connectString);
+  const pathB = await b.createEphemeralSequential(`${root}/member-`, JSON.stringify({ nodeId: 'b' }));
+  await waitFor('children watch after b registered', () => changes === 1, 5000);
+  children = await watch();
+  assert.deepEqual(children.map((c) => c.path), [pathA, pathB]);
+
+  // A member updating its data (position, role) wakes the watcher too.
+  await b.setData(pathB, JSON.stringify({ nodeId: 'b', position: 42 }));
+  await waitFor('data watch after b updated', () => changes === 2, 5000);
+  children = await watch();
+  assert.equal(JSON.parse(children[1].data.toString()).position, 42);
+  assert.equal(children[1].version, 1);
+
+  // A graceful close deletes b's ephemeral at once, not at session expiry.
+  await b.close();
+  await waitFor('children watch after b closed', () => changes === 3, 5000);
+  children = await watch();
+  assert.deepEqual(children.map((c) => c.path), [pathA]);
+  await assert.rejects(b.getData(pathA), (e: Error & { codeName?: string }) => e.codeName === 'NO_QUORUM');
+});
+
+test('compareAndSet takes an epoch exactly once per version', async () => {
+  const zk = ensemble!;
+  const root = uniqueZkPath('epoch');
+  const a = await open(zk.connectString);
+  await a.ensurePath(root);
+  const epochPath = `${root}/epoch`;
+  assert.equal(await a.getData(epochPath), null);
+  assert.deepEqual(await a.compareAndSet(epochPath, -1, '1'), { ok: true, version: 0 });
+  assert.deepEqual(await a.compareAndSet(epochPath, -1, '1'), { ok: false, reason: 'exists' });
+  assert.deepEqual(await a.compareAndSet(epochPath, 0, '2'), { ok: true, version: 1 });
+  // A second contender that read version 0 loses.
+  assert.deepEqual(await a.compareAndSet(epochPath, 0, '2'), { ok: false, reason: 'version-mismatch' });
+  assert.deepEqual(await a.compareAndSet(`${root}/nope`, 3, 'x'), { ok: false, reason: 'missing' });
+  const cur = await a.getData(epochPath);
+  assert.equal(cur?.data.toString(), '2');
+  assert.equal(cur?.version, 1);
+});
+
+test('a frozen server: suspended, then lost, before the session expires; a new session re-registers', async () => {
+  const zk = ensemble!;
+  const root = uniqueZkPath('freeze');
+
+  // Pin the session to one follower, so that freezing that follower leaves a quorum running.
+  let followerId = 0;
+  for (const n of zk.nodes) if ((await zk.mode(n.id)) === 'follower') followerId = n.id;
+  assert.ok(followerId > 0, 'an ensemble of 3 has a follower');
+  const frozenPort = zk.nodes.find((n) => n.id === followerId)!.clientPort;
+  const others = zk.nodes.filter((n) => n.id !== followerId).map((n) => `127.0.0.1:${n.clientPort}`).join(',');
+
+  const observer = await open(others);
+  await observer.ensurePath(root);
+  const victim = await open(`127.0.0.1:${frozenPort}`);
+  const registered = await victim.createEphemeralSequential(`${root}/member-`, 'victim');
+
+  const events: Array<{ name: string; atMs: number; silentMs?: number }> = [];
+  victim.on('suspended', (info: { silentMs: number }) => events.push({ name: 'suspended', atMs: Date.now(), silentMs: info.silentMs }));
+  victim.on('lost', (info: { silentMs: number }) => events.push({ name: 'lost', atMs: Date.now(), silentMs: info.silentMs }));
+  victim.on('reconnected', () => events.push({ name: 'reconnected', atMs: Date.now() }));
+
+  // The moment the server side expires the session: its ephemeral disappears for the observer.
+  let expiredAtMs = 0;
+  const watchGone = async (): Promise<void> => {
+    const kids = await observer.getChildrenWithData(root, () => void watchGone().catch(() => {}));
+    if (!kids.some((k) => k.path === registered) && expiredAtMs === 0) expiredAtMs = Date.now();
+  };
+  await watchGone();
+  assert.equal(expiredAtMs, 0);
+
+  const frozenAtMs = Date.now();
+  await zk.killNode(followerId, 'SIGSTOP');
+  try {
+    const suspended = await waitFor('suspended', () => events.find((e) => e.name === 'suspended'), 3 * SESSION_TIMEOUT_MS);
+    const lost = await waitFor('lost', () => events.find((e) => e.name === 'lost'), 3 * SESSION_TIMEOUT_MS);
+    await waitFor('the server side to expire the frozen session', () => expiredAtMs > 0, 5 * SESSION_TIMEOUT_MS);
+    const t = {
+      suspendedMs: suspended.atMs - frozenAtMs,
+      lostMs: lost.atMs - frozenAtMs,
+      expiredMs: expiredAtMs - frozenAtMs,
+    };
+    console.log(`# frozen server (session ${SESSION_TIMEOUT_MS} ms): ${JSON.stringify(t)}`);
+    assert.deepEqual(events.map((e) => e.name), ['suspended', 'lost']);
+    assert.equal(victim.state, 'lost');
+    // Silence since the last answer when we suspended: under the timeout, so the server side
+    // cannot have expired the session yet.
+    assert.ok(suspended.silentMs! >= (2 * SESSION_TIMEOUT_MS) / 3 && suspended.silentMs! < SESSION_TIMEOUT_MS, `silentMs ${suspended.silentMs}`);
+    // Bounds from the freeze: at least 2/3 T minus one probe interval, and well before T + slack.
+    assert.ok(t.suspendedMs >= SESSION_TIMEOUT_MS / 2 - 50 && t.suspendedMs < SESSION_TIMEOUT_MS + 300, `suspended after ${t.suspendedMs} ms`);
+    assert.ok(t.lostMs >= (5 * SESSION_TIMEOUT_MS) / 6 - 50 && t.lostMs < SESSION_TIMEOUT_MS + 700, `lost after ${t.lostMs} ms`);
+    // Fencing order: the owner was told to stop before anyone could see the member gone.
+    assert.ok(suspended.atMs < expiredAtMs, `suspended at ${t.suspendedMs} ms, expired at ${t.expiredMs} ms`);
+    await assert.rejects(victim.setData(registered, 'x'), (e: Error & { codeName?: string }) => e.codeName === 'NO_QUORUM');
+
+    // The owner opens a new session (the frozen server is still in the list; a connect that
+    // lands on it times out and is retried) and registers again.
+    const fresh = await waitFor(
+      'a new session',
+      async () => open(zk.connectString, SESSION_TIMEOUT_MS * 2).catch(() => null),
+      20_000,
+      0,
+    );
+    const again = await fresh.createEphemeralSequential(`${root}/member-`, 'victim');
+    const kids = await fresh.getChildrenWithData(root);
+    assert.deepEqual(kids.map((k) => k.path), [again]);
+  } finally {
+    await zk.killNode(followerId, 'SIGCONT');
+  }
+  // Once thawed, the old server serves again and the ensemble is whole.
+  await zk.waitServing(followerId, 20_000);
+});
