@@ -86,9 +86,13 @@ describe('journal crash safety (real process, kill -9)', () => {
         assert.equal(new Set(seqs).size, seqs.length, `duplicates in ${key}`);
         for (const m of got) assert.equal(m.message.headers.seq, String(m.seq));
         const present = new Set(seqs);
-        for (const s of added.get(key) ?? []) {
+        const adds = added.get(key) ?? new Set<number>();
+        // The writer's last acknowledged add may have had its remove in flight at the kill: that
+        // remove was never acknowledged, so it may or may not have taken effect.
+        const lastAdd = Math.max(0, ...adds);
+        for (const s of adds) {
           if (removed.get(key)?.has(s)) assert.ok(!present.has(s), `${key}#${s} was acked (removed) but came back`);
-          else assert.ok(present.has(s), `${key}#${s} was acknowledged but is missing`);
+          else if (!(s === lastAdd && s % 3 === 0)) assert.ok(present.has(s), `${key}#${s} was acknowledged but is missing`);
         }
         // Clear the queue so the next round's writers start from seq 1 again.
         await store.write([{ type: 'destination-remove', destination: { kind: 'queue', name: `w${k}` } }]);
