@@ -93,13 +93,14 @@ export class ZkSession extends EventEmitter {
     const connectTimeoutMs = opts.connectTimeoutMs ?? opts.sessionTimeoutMs * 5;
     return new Promise<ZkSession>((resolve, reject) => {
       const timer = clock.schedule(connectTimeoutMs, () => {
-        client.removeAllListeners();
+        client.removeListener('connected', onConnected);
         forceClose(client);
         reject(unavailable(`no server of ${opts.connectString} granted a session within ${connectTimeoutMs} ms`));
       });
-      client.once('connected', () => {
+      // Never removeAllListeners(): the client turns its 'state' events into 'connected',
+      // 'disconnected' and 'expired' through a listener of its own.
+      const onConnected = (): void => {
         timer.cancel();
-        client.removeAllListeners();
         const granted = client.getSessionTimeout();
         const session = new ZkSession(client, granted, opts);
         session.log.info(
@@ -108,7 +109,8 @@ export class ZkSession extends EventEmitter {
         );
         resolve(session);
         session.emit('connected');
-      });
+      };
+      client.once('connected', onConnected);
       client.connect();
     });
   }
@@ -181,7 +183,7 @@ export class ZkSession extends EventEmitter {
   private stopClient(): void {
     this.probeTimer?.cancel();
     this.probeTimer = null;
-    this.client.removeAllListeners();
+    // Listeners stay: apply() ignores everything once the session is lost or closed.
     forceClose(this.client);
   }
 
@@ -192,7 +194,6 @@ export class ZkSession extends EventEmitter {
     this.current = 'closed';
     this.probeTimer?.cancel();
     this.probeTimer = null;
-    this.client.removeAllListeners();
     if (!wasAlive) return;
     // A graceful close lets the server delete our ephemerals now rather than at expiry; but a
     // frozen server would never answer, so the wait is bounded.

@@ -36,10 +36,14 @@ export interface SharedZooKeeper {
   stop(): Promise<void>;
 }
 
-/** The run-wide ensemble when `npm test` provided one, else a private standalone server. */
-export async function sharedZooKeeper(): Promise<SharedZooKeeper> {
+/**
+ * The run-wide ensemble when `npm test` provided one; else `fallback` (servers the file already
+ * runs), else a private standalone server.
+ */
+export async function sharedZooKeeper(fallback?: Ensemble): Promise<SharedZooKeeper> {
   const provided = process.env.QMQ_ZK_CONNECT;
   if (provided) return { connectString: provided, stop: async () => {} };
+  if (fallback) return { connectString: fallback.connectString, stop: async () => {} };
   const e = await privateEnsemble(1);
   return { connectString: e.connectString, stop: () => e.stop() };
 }

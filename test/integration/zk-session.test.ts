@@ -6,12 +6,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ZkSession } from '../../src/ha/zk-session.js';
-import { privateEnsemble, uniqueZkPath, type Ensemble } from '../helpers/zookeeper.js';
+import { privateEnsemble, sharedZooKeeper, uniqueZkPath, type Ensemble, type SharedZooKeeper } from '../helpers/zookeeper.js';
 import { waitFor } from '../helpers/wait.js';
 
 const SESSION_TIMEOUT_MS = 2000;
 
 let ensemble: (Ensemble & { stop(): Promise<void> }) | null = null;
+let shared: SharedZooKeeper | null = null;
 const sessions: ZkSession[] = [];
 
 async function open(connectString: string, connectTimeoutMs = 10_000): Promise<ZkSession> {
@@ -23,6 +24,8 @@ async function open(connectString: string, connectTimeoutMs = 10_000): Promise<Z
 before(async () => {
   // This file freezes servers, so it cannot use the run-wide ensemble (QMQ_ZK_CONNECT).
   ensemble = await privateEnsemble(3);
+  // Tests that only read and write use the run-wide ensemble when there is one.
+  shared = await sharedZooKeeper(ensemble);
 });
 
 after(async () => {
@@ -32,10 +35,11 @@ after(async () => {
     for (const n of ensemble.nodes) await ensemble.killNode(n.id, 'SIGCONT').catch(() => {});
     await ensemble.stop();
   }
+  await shared?.stop();
 });
 
 test('ephemeral sequential members, child and data watches, and removal on close', async () => {
-  const zk = ensemble!;
+  const zk = shared!;
   const root = uniqueZkPath('members');
   const a = await open(zk.connectString);
   assert.equal(a.grantedSessionTimeoutMs, SESSION_TIMEOUT_MS);
@@ -72,7 +76,7 @@ test('ephemeral sequential members, child and data watches, and removal on close
 });
 
 test('compareAndSet takes an epoch exactly once per version', async () => {
-  const zk = ensemble!;
+  const zk = shared!;
   const root = uniqueZkPath('epoch');
   const a = await open(zk.connectString);
   await a.ensurePath(root);
@@ -89,7 +93,7 @@ test('compareAndSet takes an epoch exactly once per version', async () => {
   assert.equal(cur?.version, 1);
 });
 
-test('a frozen server: suspended, then lost, before the session expires; a new session re-registers', async () => {
+test('a frozen server: suspended, then lost, before the session expires; a new session re-registers', async (tc) => {
   const zk = ensemble!;
   const root = uniqueZkPath('freeze');
 
@@ -130,7 +134,7 @@ test('a frozen server: suspended, then lost, before the session expires; a new s
       lostMs: lost.atMs - frozenAtMs,
       expiredMs: expiredAtMs - frozenAtMs,
     };
-    console.log(`# frozen server (session ${SESSION_TIMEOUT_MS} ms): ${JSON.stringify(t)}`);
+    tc.diagnostic(`frozen server (session ${SESSION_TIMEOUT_MS} ms): ${JSON.stringify(t)}`);
     assert.deepEqual(events.map((e) => e.name), ['suspended', 'lost']);
     assert.equal(victim.state, 'lost');
     // Silence since the last answer when we suspended: under the timeout, so the server side
