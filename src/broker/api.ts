@@ -122,4 +122,9 @@ export interface Connection {
 export interface BrokerCoreApi {
   /** Throws CLIENT_ID_IN_USE when another live connection holds the same client id. */
   connect(info: ConnectInfo): Connection;
+  /**
+   * Whether a transaction committed (for a client whose COMMIT receipt was lost). Waits for a
+   * COMMIT of that id still being stored, so the answer is final.
+   */
+  transactionStatus(txId: string): Promise<'committed' | 'not-committed'>;
 }

@@ -90,8 +90,15 @@ export class BrokerCore implements BrokerCoreApi {
       router,
       settlement,
       duplicates,
+      commitsInFlight: new Map(),
       connectionClosed: (c) => this.connections.delete(c.id),
     };
+  }
+
+  async transactionStatus(txId: string): Promise<'committed' | 'not-committed'> {
+    const inFlight = this.svc.commitsInFlight.get(txId);
+    if (inFlight) await inFlight.catch(() => undefined);
+    return (await this.svc.store.isTransactionCommitted(txId)) ? 'committed' : 'not-committed';
   }
 
   /** Opens the store and recovers destinations, durable subscriptions, queue backlogs and producer marks. */

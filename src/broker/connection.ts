@@ -36,6 +36,8 @@ export interface BrokerServices {
   router: Router;
   settlement: Settlement;
   duplicates: DuplicateFilter;
+  /** COMMITs being stored right now, by transaction id (for in-doubt status queries). */
+  commitsInFlight: Map<string, Promise<unknown>>;
   connectionClosed(conn: BrokerConnection): void;
 }
 
@@ -346,13 +348,17 @@ export class BrokerConnection implements Connection {
       a.consumer.release([a.delivery]);
     }
     ops.push({ type: 'tx-commit', txId });
+    const stored = this.svc.router.storeAndOffer(targets, ops);
+    this.svc.commitsInFlight.set(txId, stored);
     try {
-      await this.svc.router.storeAndOffer(targets, ops);
+      await stored;
     } catch (err) {
       undos.forEach((u) => u());
       // The consumed messages were not removed: give them back for redelivery.
       for (const a of acks) a.delivery.queue.returnEntry(a.delivery.entry);
       throw toQmqError(err);
+    } finally {
+      if (this.svc.commitsInFlight.get(txId) === stored) this.svc.commitsInFlight.delete(txId);
     }
     for (const a of acks) a.delivery.queue.settle(a.delivery.entry, true, true);
     for (const n of nacks) {

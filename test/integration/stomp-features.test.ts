@@ -223,4 +223,23 @@ describe('STOMP features through a real broker process', () => {
     assert.equal(await other.next(200), undefined);
     await Promise.all([c1.close(), c2.close(), p.close()]);
   });
+
+  test('in-doubt commit query: BEGIN with qmq-tx-query:status answers from the store', async () => {
+    const a = await raw();
+    a.write('BEGIN\ntransaction:tx-doubt-1\n\n\0SEND\ndestination:/queue/feat.doubt\ntransaction:tx-doubt-1\npersistent:true\n\nx\0');
+    a.write('COMMIT\ntransaction:tx-doubt-1\nreceipt:c\n\n\0');
+    await a.waitFrame('RECEIPT');
+    a.close();
+    const b = await raw();
+    b.write('BEGIN\ntransaction:tx-doubt-1\nqmq-tx-query:status\nreceipt:q1\n\n\0');
+    b.write('BEGIN\ntransaction:tx-never\nqmq-tx-query:status\nreceipt:q2\n\n\0');
+    const r1 = await b.waitFrame('RECEIPT');
+    const r2 = await b.waitFrame('RECEIPT');
+    assert.equal(header(r1, 'qmq-tx-status'), 'committed');
+    assert.equal(header(r2, 'qmq-tx-status'), 'not-committed');
+    // The query began nothing: a real BEGIN of the same id still works.
+    b.write('BEGIN\ntransaction:tx-never\nreceipt:q3\n\n\0');
+    assert.equal(header(await b.waitFrame('RECEIPT'), 'receipt-id'), 'q3');
+    b.close();
+  });
 });

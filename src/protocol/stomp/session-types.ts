@@ -63,5 +63,5 @@ export interface HandlerContext {
  * A handler returns nothing, or a function to run right after the frame's RECEIPT has been
  * written (SUBSCRIBE uses this to start dispatch, so the receipt precedes the first MESSAGE).
  */
-export type HandlerResult = void | (() => void);
+export type HandlerResult = void | (() => void) | { receiptHeaders: Record<string, string>; after?: () => void };
 export type FrameHandler = (ctx: HandlerContext, frame: StompFrame, headers: Record<string, string>) => HandlerResult | Promise<HandlerResult>;

@@ -32,6 +32,7 @@ interface PendingReply {
   done: boolean;
   error?: QmqError;
   after?: () => void;
+  receiptHeaders?: Record<string, string>;
 }
 
 let sessionCounter = 0;
@@ -192,6 +193,8 @@ export class StompSession {
       ['session', this.core.clientId ?? this.core.id],
       ['server', this.options.serverName],
       ['heart-beat', plan.header],
+      // Lets a client refuse an oversized send before writing it (QuorumMQ extension).
+      ['qmq-max-body-bytes', String(this.options.limits.maxBodyBytes)],
     ];
     for (const [k, v] of Object.entries(this.options.connectedHeaders?.() ?? {})) headers.push([k, v]);
     // ActiveMQ echoes a CONNECT `receipt`/`request-id` as `receipt-id`/`response-id`.
@@ -251,6 +254,10 @@ export class StompSession {
       (after) => {
         entry.done = true;
         if (typeof after === 'function') entry.after = after;
+        else if (after) {
+          entry.after = after.after;
+          entry.receiptHeaders = after.receiptHeaders;
+        }
         this.flushReplies();
       },
       (e) => {
@@ -276,7 +283,8 @@ export class StompSession {
         continue;
       }
       if (r.receipt !== undefined) {
-        this.write({ command: 'RECEIPT', headers: [['receipt-id', r.receipt]], body: Buffer.alloc(0) });
+        const headers: Array<[string, string]> = [['receipt-id', r.receipt], ...Object.entries(r.receiptHeaders ?? {})];
+        this.write({ command: 'RECEIPT', headers, body: Buffer.alloc(0) });
       }
       r.after?.();
     }
