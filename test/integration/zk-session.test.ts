@@ -164,3 +164,44 @@ test('a frozen server: suspended, then lost, before the session expires; a new s
   // Once thawed, the old server serves again and the ensemble is whole.
   await zk.waitServing(followerId, 20_000);
 });
+
+test('a killed server: suspended at once, then reconnected on another server within the same session', async (tc) => {
+  const zk = ensemble!;
+  const root = uniqueZkPath('kill');
+  // Followers only: killing the leader would add a re-election to what is measured.
+  const followers: Array<{ id: number; clientPort: number }> = [];
+  for (const n of zk.nodes) if ((await zk.mode(n.id)) === 'follower') followers.push(n);
+  assert.equal(followers.length, 2);
+  const s = await open(followers.map((f) => `127.0.0.1:${f.clientPort}`).join(','));
+  await s.ensurePath(root);
+  const registered = await s.createEphemeralSequential(`${root}/member-`, 'kept');
+  const sessionId = s.sessionId;
+
+  // Which follower holds our connection: `cons` lists each connection's session id.
+  const { fourLetter } = await import('../../scripts/zookeeper.mjs');
+  let connectedTo = 0;
+  for (const f of followers) {
+    const cons = (await fourLetter(f.clientPort, 'cons')) ?? '';
+    if (cons.includes(`sid=0x${sessionId.replace(/^0+/, '')}`)) connectedTo = f.id;
+  }
+  assert.ok(connectedTo > 0, `session 0x${sessionId} found on a follower`);
+
+  const events: Array<{ name: string; atMs: number }> = [];
+  for (const name of ['suspended', 'reconnected', 'lost']) s.on(name, () => events.push({ name, atMs: Date.now() }));
+  const killedAtMs = Date.now();
+  await zk.killNode(connectedTo, 'SIGKILL');
+  try {
+    await waitFor('reconnected', () => events.some((e) => e.name === 'reconnected'), 3 * SESSION_TIMEOUT_MS);
+    const t = Object.fromEntries(events.map((e) => [e.name, e.atMs - killedAtMs]));
+    tc.diagnostic(`killed server (session ${SESSION_TIMEOUT_MS} ms): ${JSON.stringify(t)}`);
+    assert.deepEqual(events.map((e) => e.name), ['suspended', 'reconnected']);
+    assert.ok(t.suspended < 500, `suspended ${t.suspended} ms after the kill`);
+    assert.equal(s.state, 'connected');
+    assert.equal(s.sessionId, sessionId);
+    // The same session, so its registration survived.
+    const kids = await s.getChildrenWithData(root);
+    assert.deepEqual(kids.map((k) => k.path), [registered]);
+  } finally {
+    await zk.startNode(connectedTo);
+  }
+});
