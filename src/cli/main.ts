@@ -38,7 +38,7 @@ export function buildProgram(): Command {
 
   const client = (cmd: Command) =>
     cmd
-      .requiredOption('-u, --url <url>', 'broker URL: tcp://host:61613, ws://host:61614/', 'tcp://127.0.0.1:61613')
+      .requiredOption('-u, --url <url>', 'broker URL: tcp://host:61613, ws://host:61614/, or failover:(tcp://a:61613,tcp://b:61613)?randomize=false', 'tcp://127.0.0.1:61613')
       .requiredOption('--destination <dest>', 'e.g. /queue/orders or /topic/prices')
       .option('-n, --count <n>', 'number of messages', intArg('--count'), 1)
       .option('--json', 'print a JSON summary instead of a progress bar');
