@@ -117,6 +117,19 @@ export function runStoreConformance(name: string, factory: () => Promise<StoreFi
       if (r) await check(r.store);
     });
 
+    it('an emptied queue is still reported with its lastSeq, so seqs keep rising after a restart', async () => {
+      await store.open();
+      await store.write([add('queue://drained', 1), add('queue://drained', 2)]);
+      await store.write([
+        { type: 'remove', queue: 'queue://drained', seq: 1 },
+        { type: 'remove', queue: 'queue://drained', seq: 2 },
+      ]);
+      const r = await afterRestart();
+      const state = r ? r.state : await store.open();
+      const q = state.queues.find((x) => x.queue === 'queue://drained');
+      assert.deepEqual(q, { queue: 'queue://drained', count: 0, lastSeq: 2 });
+    });
+
     it('remove drops a message; removing an unknown one changes nothing', async () => {
       await store.open();
       await store.write([add('queue://a', 1), add('queue://a', 2), add('queue://a', 3)]);

@@ -184,7 +184,7 @@ export class JournalIndex {
     return {
       destinations: [...this.destinations.values()].map((d) => d.ref),
       subscriptions: [...this.subscriptions.values()].map((s) => s.rec),
-      queues: [...this.queues.entries()].filter(([, q]) => q.count > 0).map(([queue, q]) => ({ queue, count: q.count, lastSeq: q.lastSeq })),
+      queues: [...this.queues.entries()].map(([queue, q]) => ({ queue, count: q.count, lastSeq: q.lastSeq })),
       producerSeqs: new Map([...this.producers.entries()].map(([k, v]) => [k, v.seq])),
     };
   }
