@@ -20,7 +20,15 @@ export interface JournalStoreOptions {
   flushEntries?: number;
   /** Compact the oldest segment when its live records are below this share of it (default 0.5). */
   compactLiveRatio?: number;
+  /**
+   * Free disk kept for acks, index checkpoints and LevelDB (which must write to open at all):
+   * below it new messages are refused with STORE_FULL (default 4 MiB, LevelDB's write buffer).
+   */
+  diskReserveBytes?: number;
 }
+
+/** How long a free-space reading is trusted (statfs is cheap, but not per message). */
+const FREE_SPACE_CHECK_MS = 100;
 
 /** A record as replication ships it: the exact bytes in the log plus its decoded header. */
 export interface RawRecord {
@@ -97,7 +105,7 @@ export class JournalStore implements MessageStore {
     private readonly logger: Logger,
     options: JournalStoreOptions = {},
   ) {
-    this.options = { preallocate: options.preallocate ?? true, flushEntries: options.flushEntries ?? 20_000, compactLiveRatio: options.compactLiveRatio ?? 0.5 };
+    this.options = { preallocate: options.preallocate ?? true, flushEntries: options.flushEntries ?? 20_000, compactLiveRatio: options.compactLiveRatio ?? 0.5, diskReserveBytes: options.diskReserveBytes ?? 4 * 1024 * 1024 };
     this.flushEntries = this.options.flushEntries;
   }
 
@@ -163,9 +171,18 @@ export class JournalStore implements MessageStore {
     if (this.state !== 'open') throw new QmqError('STORE_CLOSED', `the journal store ${this.config.directory} is ${this.state === 'new' ? 'not open yet' : 'closed'}`);
   }
 
+  private roomCheckedAtMs = 0;
+  private roomLeft = true;
+
   async write(ops: StoreOp[]): Promise<void> {
     this.assertOpen();
     if (ops.length === 0) return;
+    if (ops.some((op) => op.type === 'add') && !this.hasRoomForMessages()) {
+      throw new QmqError(
+        'STORE_FULL',
+        `the journal disk is full: less than ${this.options.diskReserveBytes} bytes free under ${this.config.directory}, which are kept for acknowledgements and the index; free disk space or consume messages`,
+      );
+    }
     const keys: string[] = [];
     for (const op of ops) {
       const k = cancellingKey(op);
@@ -183,6 +200,15 @@ export class JournalStore implements MessageStore {
         else this.inFlight.set(k, n);
       }
     });
+  }
+
+  private hasRoomForMessages(): boolean {
+    const now = Date.now();
+    if (now - this.roomCheckedAtMs >= FREE_SPACE_CHECK_MS) {
+      this.roomCheckedAtMs = now;
+      this.roomLeft = this.log.hasRoomFor(this.options.diskReserveBytes);
+    }
+    return this.roomLeft;
   }
 
   async read(queue: string, fromSeq: number, maxCount: number): Promise<StoredMessage[]> {
