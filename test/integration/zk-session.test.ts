@@ -169,9 +169,22 @@ test('a killed server: suspended at once, then reconnected on another server wit
   const zk = ensemble!;
   const root = uniqueZkPath('kill');
   // Followers only: killing the leader would add a re-election to what is measured.
-  const followers: Array<{ id: number; clientPort: number }> = [];
-  for (const n of zk.nodes) if ((await zk.mode(n.id)) === 'follower') followers.push(n);
-  assert.equal(followers.length, 2);
+  // The previous test thawed a server; wait until the ensemble is whole again.
+  const followers = await waitFor(
+    'a leader and two followers',
+    async () => {
+      const found: Array<{ id: number; clientPort: number }> = [];
+      let leaders = 0;
+      for (const n of zk.nodes) {
+        const mode = await zk.mode(n.id);
+        if (mode === 'follower') found.push(n);
+        if (mode === 'leader') leaders++;
+      }
+      return found.length === 2 && leaders === 1 ? found : null;
+    },
+    30_000,
+    200,
+  );
   const s = await open(followers.map((f) => `127.0.0.1:${f.clientPort}`).join(','));
   await s.ensurePath(root);
   const registered = await s.createEphemeralSequential(`${root}/member-`, 'kept');
