@@ -28,7 +28,10 @@ const needs = [
   },
   {
     name: 'zookeeper',
-    check: () => existsSync('/usr/share/java/zookeeper.jar'),
+    // The server, the logging jars it needs to say anything, and a JVM to run it.
+    check: () =>
+      ['/usr/share/java/zookeeper.jar', '/usr/share/java/slf4j-log4j12.jar', '/usr/share/java/log4j-1.2.jar'].every(existsSync) &&
+      sh('command -v java').status === 0,
     packages: ['zookeeper'],
   },
 ];
