@@ -1,7 +1,7 @@
 import { BrokerCore } from '../broker/broker-core.js';
 import { validateConfig } from '../config/index.js';
 import type { BrokerConfig, TransportConnectorConfig } from '../config/types.js';
-import { createStore } from '../store/create-store.js';
+import type { MessageStore } from '../store/message-store.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { QmqError } from '../util/errors.js';
 import { createLogger, type Logger } from '../util/logger.js';
@@ -10,12 +10,16 @@ import { listenWebSocket } from '../protocol/stomp/ws-listener.js';
 import type { Listener } from '../protocol/stomp/listener.js';
 import type { StompServerOptions } from '../protocol/stomp/session-types.js';
 import { startHttp } from '../admin/http-server.js';
+import { createHaMode } from '../ha/create-ha-mode.js';
+import type { HaMode, HaStatus, NodeRole } from '../ha/ha-mode.js';
 import type { FastifyInstance } from 'fastify';
 import { VERSION } from '../version.js';
 
 export interface BrokerStartOptions {
   logger?: Logger;
   clock?: Clock;
+  /** Overrides the HA mode the config implies (tests, embedding). */
+  haMode?: HaMode;
 }
 
 export interface BoundConnector {
@@ -27,46 +31,69 @@ export interface BoundConnector {
 }
 
 /**
- * A running broker node: the store, the core and the client listeners, with one lifecycle.
- * Embed it with `const broker = await Broker.start(config)` and `await broker.stop()`.
+ * A broker node: its HA mode decides when it is master; as master it runs the core on the
+ * store the mode hands it and opens the client ports; when demoted it closes them again, in
+ * place, without restarting or deleting anything (DESIGN §2). Embed it with
+ * `const broker = await Broker.start(config)` and `await broker.stop()`.
  */
 export class Broker {
   private listeners: Array<{ connector: BoundConnector; listener: Listener }> = [];
   private http: { app: FastifyInstance; port: number } | undefined;
   private stopping: Promise<void> | undefined;
   private readonly startedAt = Date.now();
+  private currentCore: BrokerCore | undefined;
+  private epoch: number | undefined;
+  /** Role transitions run one at a time, in order. */
+  private transition: Promise<void> = Promise.resolve();
 
   private constructor(
     readonly config: BrokerConfig,
-    readonly core: BrokerCore,
+    private readonly ha: HaMode,
     private readonly logger: Logger,
     private readonly clock: Clock,
   ) {}
 
-  /** Validates the config, opens the store (recovering it), then opens the client ports. */
+  /**
+   * Validates the config, opens the HTTP port, and starts the HA mode. A single node becomes
+   * master before this resolves; an HA node may still be a standby (see `role()`).
+   */
   static async start(config: BrokerConfig | Record<string, unknown>, opts: BrokerStartOptions = {}): Promise<Broker> {
     const cfg = validateConfig(config, (config as BrokerConfig).source ?? '<code>');
     const logger = opts.logger ?? createLogger();
     const clock = opts.clock ?? systemClock;
-    const store = createStore(cfg.persistence, logger);
-    const core = await BrokerCore.open({ config: cfg, store, clock, logger: logger.child({ component: 'core' }), nodeId: cfg.brokerName });
-    const broker = new Broker(cfg, core, logger, clock);
+    const ha = opts.haMode ?? createHaMode(cfg, logger);
+    const broker = new Broker(cfg, ha, logger, clock);
     try {
-      await broker.openListeners();
       // HTTP port 0 turns the HTTP surface off (issue 2), unlike client ports where 0 asks the OS.
       if (cfg.http.port !== 0) await broker.openHttp();
+      await ha.start({
+        elected: (epoch, store) => broker.serialize(() => broker.becomeMaster(epoch, store)),
+        demoted: (reason) => broker.serialize(() => broker.becomeStandby(reason)),
+        statusChanged: (s) => logger.info({ mode: s.mode, role: s.role, epoch: s.epoch, reason: s.reason }, 'ha status'),
+      });
     } catch (e) {
       await broker.stop();
       throw e;
     }
-    logger.info(
-      { broker: cfg.brokerName, store: store.kind, connectors: broker.connectors().map((c) => c.url), http: broker.httpPort() },
-      'broker started',
-    );
+    logger.info({ broker: cfg.brokerName, mode: ha.kind, role: broker.role(), http: broker.httpPort() }, 'node started');
     return broker;
   }
 
-  /** The bound client connectors (ports resolved when 0 was configured). */
+  /** The running core while master; undefined on a standby. */
+  get core(): BrokerCore {
+    if (!this.currentCore) throw new QmqError('NOT_MASTER', `this node is not the master (${this.ha.status().reason ?? this.ha.status().role})`);
+    return this.currentCore;
+  }
+
+  role(): NodeRole {
+    return this.currentCore ? 'master' : this.ha.status().role === 'slave' ? 'slave' : 'standby';
+  }
+
+  haStatus(): HaStatus {
+    return this.ha.status();
+  }
+
+  /** The bound client connectors while master (ports resolved when 0 was configured). */
   connectors(): BoundConnector[] {
     return this.listeners.map((l) => l.connector);
   }
@@ -82,24 +109,64 @@ export class Broker {
 
   /**
    * Clean shutdown: stop accepting connections, close the client connections (their
-   * unacknowledged messages stay stored), then close the store.
+   * unacknowledged messages stay stored), close the core and its store, then hand over.
    */
   stop(): Promise<void> {
     this.stopping ??= this.doStop();
     return this.stopping;
   }
 
+  private serialize(fn: () => Promise<void>): Promise<void> {
+    const next = this.transition.then(fn);
+    this.transition = next.catch(() => undefined);
+    return next;
+  }
+
   private async doStop(): Promise<void> {
-    await Promise.all(this.listeners.map((l) => l.listener.stopAccepting()));
-    for (const l of this.listeners) l.listener.closeAll();
-    await this.core.close();
+    await this.serialize(() => this.closeMaster('stopping'));
+    await this.ha.stop();
     if (this.http) await this.http.app.close();
     this.logger.info({ broker: this.config.brokerName }, 'broker stopped');
   }
 
-  private stompOptions(): StompServerOptions {
+  private async becomeMaster(epoch: number, store: MessageStore): Promise<void> {
+    if (this.stopping) throw new QmqError('SHUTTING_DOWN', 'the node is stopping');
+    const core = await BrokerCore.open({ config: this.config, store, clock: this.clock, logger: this.logger.child({ component: 'core' }), nodeId: this.config.brokerName });
+    this.currentCore = core;
+    this.epoch = epoch;
+    try {
+      await this.openListeners(core);
+    } catch (e) {
+      await this.closeMaster('listeners failed');
+      throw e;
+    }
+    this.logger.info(
+      { broker: this.config.brokerName, epoch, store: store.kind, connectors: this.connectors().map((c) => c.url), http: this.httpPort() },
+      'broker started',
+    );
+  }
+
+  private async becomeStandby(reason: string): Promise<void> {
+    if (!this.currentCore) return;
+    this.logger.warn({ reason, epoch: this.epoch }, 'demoted: closing client ports');
+    await this.closeMaster(reason);
+  }
+
+  private async closeMaster(reason: string): Promise<void> {
+    const listeners = this.listeners;
+    this.listeners = [];
+    await Promise.all(listeners.map((l) => l.listener.stopAccepting()));
+    for (const l of listeners) l.listener.closeAll();
+    const core = this.currentCore;
+    this.currentCore = undefined;
+    if (core) {
+      await core.close().catch((e) => this.logger.warn({ err: (e as Error).message, reason }, 'error while closing the core'));
+    }
+  }
+
+  private stompOptions(core: BrokerCore): StompServerOptions {
     return {
-      broker: this.core,
+      broker: core,
       limits: this.config.stomp,
       clock: this.clock,
       logger: this.logger.child({ component: 'stomp' }),
@@ -107,8 +174,8 @@ export class Broker {
     };
   }
 
-  private async openListeners(): Promise<void> {
-    const options = this.stompOptions();
+  private async openListeners(core: BrokerCore): Promise<void> {
+    const options = this.stompOptions(core);
     for (const c of this.config.transportConnectors) {
       const listener = await this.listen(c, options);
       const scheme = c.scheme;
@@ -143,18 +210,24 @@ export class Broker {
 
   private async openHttp(): Promise<void> {
     this.http = await startHttp(this.config.http.host, this.config.http.port, {
-      ready: () => !this.stopping,
-      destinations: () => this.core.stats().destinations,
-      status: async () => ({
-        brokerName: this.config.brokerName,
-        version: VERSION,
-        role: 'master',
-        mode: 'single',
-        uptimeMs: Date.now() - this.startedAt,
-        store: this.config.persistence.kind,
-        connectors: this.connectors(),
-        ...this.core.stats(),
-      }),
+      ready: () => !this.stopping && this.currentCore !== undefined,
+      destinations: () => this.currentCore?.stats().destinations ?? [],
+      status: async () => {
+        const ha = this.ha.status();
+        return {
+          brokerName: this.config.brokerName,
+          version: VERSION,
+          role: this.role(),
+          mode: ha.mode,
+          epoch: this.epoch ?? ha.epoch,
+          reason: this.currentCore ? undefined : ha.reason,
+          ha: ha.details ?? {},
+          uptimeMs: Date.now() - this.startedAt,
+          store: this.config.persistence.kind,
+          connectors: this.connectors(),
+          ...(this.currentCore?.stats() ?? { destinations: [], durableSubscriptions: [], connections: 0 }),
+        };
+      },
     });
   }
 }
