@@ -1,0 +1,17 @@
+import type { LogPosition } from '../election.js';
+
+export type { LogPosition };
+
+/** What the master knows of one attached slave (status page, sync-level counting). */
+export interface SlaveProgress {
+  nodeId: string;
+  /** Remote address of the slave's connection. */
+  address: string;
+  /** Highest log position (end offset) the slave has received. */
+  received: number;
+  /** Highest log position (end offset) the slave has fsynced. */
+  synced: number;
+  /** Master end - synced. */
+  lagBytes: number;
+  connectedAt: number;
+}
