@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { provision } from './provision.mjs';
+import { startEnsemble } from './zookeeper.mjs';
 
 function findTests(dir) {
   const out = [];
@@ -32,9 +33,26 @@ if (build.status !== 0) {
 
 const env = await provision(files);
 
-const r = spawnSync(
-  process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=300000', ...files],
-  { stdio: 'inherit', env: { ...process.env, ...env } },
-);
-process.exit(r.status ?? 1);
+// Services started once per run and shared by the test files that only need a working one
+// (each test uses its own zkPath or database). Files that kill or freeze servers start their own.
+const services = [];
+const usesZooKeeper = files.some((f) => /replicated|zk-|chaos/.test(f));
+if (usesZooKeeper) {
+  const zk = await startEnsemble({ nodes: 3, tickTimeMs: 500 });
+  services.push(() => zk.stop());
+  env.QMQ_ZK_CONNECT = zk.connectString;
+  console.error(`npm test: ZooKeeper ensemble at ${zk.connectString}`);
+}
+
+let status = 1;
+try {
+  const r = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=300000', ...files],
+    { stdio: 'inherit', env: { ...process.env, ...env } },
+  );
+  status = r.status ?? 1;
+} finally {
+  for (const stop of services.reverse()) await stop().catch((e) => console.error('npm test: stopping a service failed:', e));
+}
+process.exit(status);
