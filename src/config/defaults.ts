@@ -34,6 +34,14 @@ export function childPath(dir: string, child: string): string {
   return `${dir.replace(/[/\\]+$/, '')}/${child}`;
 }
 
+/**
+ * Shared file system locker defaults (DESIGN §5). ActiveMQ's KahaDB has lockKeepAlivePeriod 0
+ * (a replaced lock file goes unnoticed: two masters) and lockAcquireSleepInterval 10 s; here the
+ * keep-alive is on, and a waiter is woken by the kernel, the interval only paces its re-checks.
+ */
+export const DEFAULT_LOCK_KEEP_ALIVE_PERIOD_MS = 1000;
+export const DEFAULT_LOCK_ACQUIRE_SLEEP_INTERVAL_MS = 1000;
+
 export function defaultJournal(dataDirectory: string, flavour: JournalPersistence['flavour'] = 'default'): JournalPersistence {
   const subdir = flavour === 'kahaDB' ? 'kahadb' : flavour === 'levelDB' ? 'leveldb' : 'journal';
   return {

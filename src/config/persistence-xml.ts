@@ -10,7 +10,7 @@ import {
   LEVELDB_IGNORED_ATTRIBUTES,
   REPLICATED_IGNORED_ATTRIBUTES,
 } from './activemq-vocabulary.js';
-import { defaultJdbc, defaultJournal, defaultReplicated } from './defaults.js';
+import { DEFAULT_LOCK_KEEP_ALIVE_PERIOD_MS, defaultJdbc, defaultJournal, defaultReplicated } from './defaults.js';
 import { SYNC_TOKENS } from './schema.js';
 import { didYouMean } from './suggest.js';
 import type { JdbcPersistence, JournalPersistence, PersistenceConfig, ReplicatedPersistence, SyncToken } from './types.js';
@@ -62,10 +62,10 @@ export function readPersistence(r: ConfigReader, adapter: XmlElement, ctx: Persi
 
 function readKahaDB(r: ConfigReader, el: XmlElement, ctx: PersistenceContext): JournalPersistence {
   r.checkAttributes(el, {
-    mapped: ['directory', 'journalMaxFileLength', 'checkpointInterval', 'enableJournalDiskSyncs', 'indexCacheSize', 'journalDiskSyncStrategy'],
+    mapped: ['directory', 'journalMaxFileLength', 'checkpointInterval', 'enableJournalDiskSyncs', 'indexCacheSize', 'journalDiskSyncStrategy', 'lockKeepAlivePeriod'],
     ignored: KAHADB_IGNORED_ATTRIBUTES,
   });
-  r.checkChildren(el, [], ['locker', 'usageManager']);
+  const children = r.checkChildren(el, ['locker'], ['usageManager']);
   const p = defaultJournal(ctx.dataDirectory, 'kahaDB');
   p.directory = r.str(el, 'directory') ?? p.directory;
   p.journalMaxFileLengthBytes = r.sizeBytes(el, 'journalMaxFileLength') ?? p.journalMaxFileLengthBytes;
@@ -84,7 +84,35 @@ function readKahaDB(r: ConfigReader, el: XmlElement, ctx: PersistenceContext): J
   }
   const indexCacheSize = r.int(el, 'indexCacheSize', 1);
   if (indexCacheSize !== undefined) p.indexCacheSize = indexCacheSize;
+  readSharedFileLocker(r, el, children, p);
   return p;
+}
+
+/**
+ * `lockKeepAlivePeriod` and `<locker><shared-file-locker lockAcquireSleepInterval failIfLocked/>`
+ * (ActiveMQ's SharedFileLocker), DESIGN §5. 0 turns ActiveMQ's keep-alive off; here it cannot be
+ * off, because without it a replaced lock file makes two masters: 0 gets the default and a warning.
+ */
+function readSharedFileLocker(r: ConfigReader, el: XmlElement, children: Map<string, XmlElement[]>, p: JournalPersistence): void {
+  const keepAlive = r.durationMs(el, 'lockKeepAlivePeriod');
+  if (keepAlive !== undefined) {
+    if (keepAlive <= 0) r.warn(el, `lockKeepAlivePeriod="${keepAlive}" would let a replaced lock file go unnoticed (two masters); the default of ${DEFAULT_LOCK_KEEP_ALIVE_PERIOD_MS} ms is used`);
+    else p.lockKeepAlivePeriodMs = keepAlive;
+  }
+  const locker = r.single(el, children, 'locker');
+  if (locker === undefined) return;
+  r.checkAttributes(locker, { mapped: [] });
+  const lockers = r.checkChildren(locker, ['shared-file-locker']);
+  const sfl = r.single(locker, lockers, 'shared-file-locker');
+  if (sfl === undefined) return;
+  r.checkAttributes(sfl, { mapped: ['lockAcquireSleepInterval', 'failIfLocked'], ignored: ['name', 'directory', 'lockable'] });
+  const sleep = r.durationMs(sfl, 'lockAcquireSleepInterval');
+  if (sleep !== undefined) {
+    if (sleep <= 0) r.fail(sfl, 'lockAcquireSleepInterval on <shared-file-locker> must be above 0, e.g. 1000');
+    p.lockAcquireSleepIntervalMs = sleep;
+  }
+  const failIfLocked = r.bool(sfl, 'failIfLocked');
+  if (failIfLocked !== undefined) p.failIfLocked = failIfLocked;
 }
 
 function readLevelDB(r: ConfigReader, el: XmlElement, ctx: PersistenceContext): JournalPersistence {

@@ -26,6 +26,9 @@ const journalSchema = z.strictObject({
   checkpointIntervalMs: positiveInt,
   enableJournalDiskSyncs: bool,
   indexCacheSize: positiveInt.optional(),
+  lockKeepAlivePeriodMs: positiveInt.optional(),
+  lockAcquireSleepIntervalMs: positiveInt.optional(),
+  failIfLocked: bool.optional(),
 });
 
 const replicatedSchema = z.strictObject({

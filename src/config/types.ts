@@ -20,6 +20,15 @@ export interface JournalPersistence {
   /** false = no fsync (ActiveMQ's enableJournalDiskSyncs=false); unsafe, for tests and benchmarks. */
   enableJournalDiskSyncs: boolean;
   indexCacheSize?: number;
+  /**
+   * Shared file system master/slave (DESIGN §5): how often the master checks that the lock file
+   * still exists and still carries its epoch (`lockKeepAlivePeriod`, default 1000 ms).
+   */
+  lockKeepAlivePeriodMs?: number;
+  /** `<shared-file-locker lockAcquireSleepInterval>`: how often a waiter re-checks the lock file (default 1000 ms). */
+  lockAcquireSleepIntervalMs?: number;
+  /** `<shared-file-locker failIfLocked>`: a locked store is a startup error instead of a wait (default false). */
+  failIfLocked?: boolean;
 }
 
 export interface ReplicatedPersistence {

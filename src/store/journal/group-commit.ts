@@ -10,6 +10,7 @@ import { storeIoError, type Segment, type SegmentLog } from './segment-log.js';
 const MAX_GROUP_BYTES = 16 * 1024 * 1024;
 /** The write buffer's resting size; it grows for a big burst and shrinks back once idle. */
 const WRITE_BUFFER_BYTES = 1024 * 1024;
+const SYNC_OFF_LOOP = process.env.QMQ_FSYNC !== 'sync';
 
 export interface DurableBatch {
   records: IndexRecord[];
@@ -60,6 +61,8 @@ export class GroupCommitWriter {
     private readonly syncEnabled: boolean,
     private readonly onDurable: (batch: DurableBatch) => void,
     private readonly logger: Logger,
+    /** Throws when this node may no longer write (a fenced ex-master); checked before each group. */
+    private readonly fence?: () => void,
   ) {
     this.nextPosition = startPosition;
     this.bufStart = startPosition;
@@ -185,6 +188,7 @@ export class GroupCommitWriter {
     const groupEnd = group[group.length - 1].end;
     const progress = { bytes: 0 };
     try {
+      this.fence?.();
       // The group is one contiguous stretch of the buffer; it is cut only where a segment ends.
       let touched: Segment | undefined;
       let touchedMore: Segment[] | undefined;
@@ -202,6 +206,25 @@ export class GroupCommitWriter {
         else (touchedMore ??= []).push(seg);
         pos = runEnd;
       }
+      if (this.syncEnabled && touched && SYNC_OFF_LOOP) {
+        // The next group waits for this sync (`scheduled` stays set), and batches placed
+        // meanwhile join it: one fsync in flight, many batches per fsync.
+        this.scheduled = true;
+        const segs = touchedMore ? [touched, ...touchedMore] : [touched];
+        void this.syncAll(segs).then(
+          () => {
+            this.scheduled = false;
+            this.stats.syncs++;
+            this.completeGroup(group, groupEnd);
+          },
+          (e: unknown) => {
+            this.scheduled = false;
+            this.failGroup(group, groupStart, groupEnd, e);
+            this.schedule();
+          },
+        );
+        return;
+      }
       if (this.syncEnabled) {
         if (touched) this.log.datasyncSync(touched);
         if (touchedMore) for (const seg of touchedMore) this.log.datasyncSync(seg);
@@ -212,6 +235,14 @@ export class GroupCommitWriter {
       this.schedule();
       return;
     }
+    this.completeGroup(group, groupEnd);
+  }
+
+  private async syncAll(segs: Segment[]): Promise<void> {
+    for (const seg of segs) await this.log.datasync(seg);
+  }
+
+  private completeGroup(group: PendingBatch[], groupEnd: number): void {
     this.consumeBuffered(groupEnd);
     this.stats.groups++;
     for (const b of group) {
@@ -238,6 +269,13 @@ export class GroupCommitWriter {
     const all = [...group, ...this.pending.splice(0)];
     this.nextPosition = groupStart;
     this.bufStart = groupStart;
+    // A fenced writer wrote nothing and must not touch the files (a new master owns them now).
+    if (err.codeName === 'FENCED') {
+      this.failed = err;
+      this.logger.error({ err: err.message, position: groupStart, batches: all.length }, 'journal write fenced; the batches were rejected');
+      for (const b of all) b.reject(err);
+      return;
+    }
     try {
       const seg = this.log.segmentFor(groupStart);
       if (seg && writtenEnd > groupStart) this.log.zeroRangeSync(seg, groupStart - seg.start, Math.min(writtenEnd, this.log.segmentEnd(seg, writtenEnd)) - seg.start);

@@ -25,6 +25,17 @@ export interface JournalStoreOptions {
    * below it new messages are refused with STORE_FULL (default 4 MiB, LevelDB's write buffer).
    */
   diskReserveBytes?: number;
+  /**
+   * The caller already holds the OFD lock on `<directory>/lock` (the shared file system mode
+   * does, DESIGN §5), so the store takes none of its own: a second description would conflict.
+   */
+  lockHeld?: boolean;
+  /**
+   * Throws (FENCED) once this node may no longer write the store. Checked before every write
+   * group, checkpoint and the index flush on close, so a paused ex-master that resumes writes
+   * nothing (DESIGN §5).
+   */
+  fence?: () => void;
 }
 
 /** How long a free-space reading is trusted (statfs is cheap, but not per message). */
@@ -94,7 +105,7 @@ export class JournalStore implements MessageStore {
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
   private readonly flushEntries: number;
-  private readonly options: Required<JournalStoreOptions>;
+  private readonly options: Required<Omit<JournalStoreOptions, 'fence'>> & Pick<JournalStoreOptions, 'fence'>;
   /** Ops queued for the log that would cancel a live record, by the key they cancel (see compaction). */
   private readonly inFlight = new Map<string, number>();
   /** What the last `open()` found and did. */
@@ -105,17 +116,24 @@ export class JournalStore implements MessageStore {
     private readonly logger: Logger,
     options: JournalStoreOptions = {},
   ) {
-    this.options = { preallocate: options.preallocate ?? true, flushEntries: options.flushEntries ?? 20_000, compactLiveRatio: options.compactLiveRatio ?? 0.5, diskReserveBytes: options.diskReserveBytes ?? 4 * 1024 * 1024 };
+    this.options = { preallocate: options.preallocate ?? true, flushEntries: options.flushEntries ?? 20_000, compactLiveRatio: options.compactLiveRatio ?? 0.5, diskReserveBytes: options.diskReserveBytes ?? 4 * 1024 * 1024, lockHeld: options.lockHeld ?? false, fence: options.fence };
     this.flushEntries = this.options.flushEntries;
   }
 
   async open(): Promise<RecoveredState> {
     if (this.state !== 'new') throw new QmqError('STORE_CLOSED', 'a journal store is opened once; create a new one to reopen');
     const dir = this.config.directory;
-    this.lock = StoreLock.acquire(dir);
+    if (!this.options.lockHeld) this.lock = StoreLock.acquire(dir);
     try {
-      this.log = new SegmentLog(dir, this.config.journalMaxFileLengthBytes, this.logger, this.options.preallocate);
+      // The index first: LevelDB's own lock keeps this open out while a paused ex-master still
+      // has the store open, before the segment log touches any file.
       this.index = await JournalIndex.open(path.join(dir, 'index'), this.config.enableJournalDiskSyncs);
+      try {
+        this.log = new SegmentLog(dir, this.config.journalMaxFileLengthBytes, this.logger, this.options.preallocate);
+      } catch (e) {
+        await this.index.close();
+        throw e;
+      }
       try {
         this.recovery = await recoverJournal(dir, this.log, this.index, this.logger);
       } catch (e) {
@@ -124,14 +142,14 @@ export class JournalStore implements MessageStore {
         throw e;
       }
     } catch (e) {
-      this.lock.release();
+      this.lock?.release();
       this.lock = null;
       throw e;
     }
     this.durableEnd = this.recovery.endPosition;
     this.lastEpoch = this.recovery.lastEpoch;
     this.epoch = Math.max(1, this.lastEpoch);
-    this.writer = new GroupCommitWriter(this.log, this.durableEnd, this.config.enableJournalDiskSyncs, (b) => this.onDurable(b), this.logger);
+    this.writer = new GroupCommitWriter(this.log, this.durableEnd, this.config.enableJournalDiskSyncs, (b) => this.onDurable(b), this.logger, this.options.fence);
     this.compactor = new Compactor(
       this.log,
       this.index,
@@ -278,7 +296,7 @@ export class JournalStore implements MessageStore {
    * needed. Runs on a timer (`checkpointIntervalMs`) and when enough changes are pending.
    */
   async checkpoint(): Promise<CompactionResult | null> {
-    if (this.state !== 'open') return null;
+    if (this.state !== 'open' || this.isFenced()) return null;
     if (!this.flushing) {
       this.flushing = (async () => {
         if (!this.config.enableJournalDiskSyncs) this.syncRecentSegments();
@@ -313,6 +331,15 @@ export class JournalStore implements MessageStore {
   /** Without per-batch fsync, the log must still reach disk before an index checkpoint names it. */
   private syncRecentSegments(): void {
     for (const s of this.log.segments.slice(-2)) this.log.datasyncSync(s);
+  }
+
+  private isFenced(): boolean {
+    try {
+      this.options.fence?.();
+      return false;
+    } catch {
+      return true;
+    }
   }
 
   /** The epoch new records carry (replication sets it when this node becomes master). */
@@ -385,7 +412,7 @@ export class JournalStore implements MessageStore {
     await this.writer.idle();
     this.state = 'closed';
     try {
-      if (!this.writer.writeFailure) {
+      if (!this.writer.writeFailure && !this.isFenced()) {
         if (!this.config.enableJournalDiskSyncs) this.syncRecentSegments();
         await this.index.flush();
       }
