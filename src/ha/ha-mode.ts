@@ -42,4 +42,9 @@ export interface HaMode {
   status(): HaStatus;
   /** Gives mastership up (a graceful handover) and stops campaigning. */
   stop(): Promise<void>;
+  /**
+   * Client addresses of the whole group (e.g. `tcp://h1:61613`), announced to clients in
+   * CONNECTED `qmq-cluster` so a client that knows one node learns the others (DESIGN §4).
+   */
+  clusterClientUrls?(): string[];
 }

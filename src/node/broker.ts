@@ -171,6 +171,12 @@ export class Broker {
       clock: this.clock,
       logger: this.logger.child({ component: 'stomp' }),
       serverName: `QuorumMQ/${VERSION}`,
+      connectedHeaders: this.ha.clusterClientUrls
+        ? (): Record<string, string> => {
+            const urls = this.ha.clusterClientUrls?.() ?? [];
+            return urls.length > 0 ? { 'qmq-cluster': urls.join(',') } : {};
+          }
+        : undefined,
     };
   }
 

@@ -1,0 +1,590 @@
+/**
+ * The `replicatedLevelDB` HA mode (DESIGN §4): ZooKeeper elects, the master replicates its
+ * journal to the slaves, and the node serves clients only while it is a master whose epoch
+ * marker has met the sync level. Every change of role happens in place: the journal stays open
+ * from start to stop, nothing is restarted, nothing is deleted.
+ *
+ * Role changes run one at a time (`run`), driven by the group view from ZooKeeper, the session
+ * state, and the replication streams. Fencing is the exception: it happens at once, outside
+ * the queue, because a master whose session is suspended must stop acknowledging now.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { BrokerConfig, ReplicatedPersistence } from '../config/types.js';
+import { defaultJournal } from '../config/defaults.js';
+import { JournalStore } from '../store/journal/journal-store.js';
+import type { MessageStore, RecoveredState, StoredMessage, StoreOp, StoreStats } from '../store/message-store.js';
+import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
+import { QmqError } from '../util/errors.js';
+import type { Logger } from '../util/logger.js';
+import { compareLog, type LogPosition } from './election.js';
+import type { HaEvents, HaMode, HaStatus } from './ha-mode.js';
+import { parseSyncLevel, slaveAcksNeeded, type SyncLevel } from './quorum.js';
+import { ReplicatedStore, ReplicationClient, ReplicationServer, type ReplicationClientOptions, type ReplicationServerOptions, type SlaveProgress } from './replication/index.js';
+import { ZkElector, type ElectorOptions, type GroupView } from './zookeeper/elector.js';
+import type { ListedMember, MemberRecord } from './zookeeper/elector-member.js';
+
+/** The parts of the replication API the mode drives (fakes stand in for them in tests). */
+export interface ReplicationServerLike {
+  start(): Promise<{ host: string; port: number }>;
+  waitForSync(position: number): Promise<void>;
+  slaves(): SlaveProgress[];
+  onFenced(fn: (higherEpoch: number) => void): void;
+  stop(): Promise<void>;
+}
+export interface ReplicationClientLike {
+  follow(masterAddress: string, masterEpoch: number): Promise<void>;
+  position(): LogPosition;
+  onLost(fn: (reason: string) => void): void;
+  stop(): Promise<void>;
+}
+export interface ReplicationFactory {
+  server(opts: ReplicationServerOptions): ReplicationServerLike;
+  client(opts: ReplicationClientOptions): ReplicationClientLike;
+  store(journal: JournalStore, server: ReplicationServerLike): MessageStore & { fence(reason: string): void };
+}
+
+export const realReplication: ReplicationFactory = {
+  server: (o) => new ReplicationServer(o),
+  client: (o) => new ReplicationClient(o),
+  store: (journal, server) => new ReplicatedStore(journal, server as ReplicationServer),
+};
+
+export interface ReplicatedModeOptions {
+  clock?: Clock;
+  replication?: ReplicationFactory;
+  connectZk?: ElectorOptions['connect'];
+  /** Fixed node id (tests); default: read from, or created in, `<directory>/node-id`. */
+  nodeId?: string;
+}
+
+type Phase = 'candidate' | 'following' | 'taking-over' | 'master';
+
+/** How often a node republishes its log position while it moves (status and lag only). */
+const POSITION_PUBLISH_MS = 1000;
+/** Pause before trying again after a failed follow or take-over. */
+const RETRY_MS = 500;
+
+const WILDCARD_HOSTS = new Set(['', '0.0.0.0', '::', '[::]']);
+
+/**
+ * A node's identity in the group survives restarts (so a restarted node is recognised, not
+ * counted twice), so it lives next to the journal it describes.
+ */
+function readOrCreateNodeId(directory: string): string {
+  const file = path.join(directory, 'node-id');
+  if (existsSync(file)) {
+    const id = readFileSync(file, 'utf8').trim();
+    if (id) return id;
+  }
+  const id = `node-${randomBytes(3).toString('hex')}`;
+  writeFileSync(file, id + '\n');
+  return id;
+}
+
+/** The store handed to the core: refuses writes once fenced, and reports sync timeouts. */
+class MasterStore implements MessageStore {
+  readonly kind = 'replicated';
+  private fencedBecause: string | null = null;
+
+  constructor(
+    private readonly inner: MessageStore & { fence(reason: string): void },
+    readonly epoch: number,
+    private readonly onSyncTimeout: (e: QmqError) => void,
+  ) {}
+
+  fence(reason: string): void {
+    if (this.fencedBecause) return;
+    this.fencedBecause = reason;
+    this.inner.fence(reason);
+  }
+
+  open(): Promise<RecoveredState> {
+    return this.inner.open();
+  }
+
+  async write(ops: StoreOp[]): Promise<void> {
+    if (this.fencedBecause) throw new QmqError('FENCED', `this node is no longer master of epoch ${this.epoch}: ${this.fencedBecause}`);
+    try {
+      await this.inner.write(ops);
+    } catch (e) {
+      if (e instanceof QmqError && e.codeName === 'SYNC_TIMEOUT') this.onSyncTimeout(e);
+      throw e;
+    }
+    // Acknowledging after a fence would let a deposed master confirm a send the new one may lack.
+    if (this.fencedBecause) throw new QmqError('FENCED', `this node is no longer master of epoch ${this.epoch}: ${this.fencedBecause}`);
+  }
+
+  read(queue: string, fromSeq: number, maxCount: number): Promise<StoredMessage[]> {
+    return this.inner.read(queue, fromSeq, maxCount);
+  }
+
+  isTransactionCommitted(txId: string): Promise<boolean> {
+    return this.inner.isTransactionCommitted(txId);
+  }
+
+  stats(): Promise<StoreStats> {
+    return this.inner.stats();
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+export class ReplicatedMode implements HaMode {
+  readonly kind = 'replicatedLevelDB';
+  private readonly cfg: ReplicatedPersistence;
+  private readonly level: SyncLevel;
+  private readonly clock: Clock;
+  private readonly replication: ReplicationFactory;
+  private journal!: JournalStore;
+  private nodeId: string;
+  private elector!: ZkElector;
+  private events!: HaEvents;
+  private phase: Phase = 'candidate';
+  /** Our epoch as master, or the epoch of the master we follow. */
+  private epoch: number | undefined;
+  private server: ReplicationServerLike | null = null;
+  private serverAddress: string | undefined;
+  private store: MasterStore | null = null;
+  private client: ReplicationClientLike | null = null;
+  private following: { nodeId: string; address: string; epoch: number } | null = null;
+  private reason = 'starting';
+  private lastDemotion: string | undefined;
+  private queue: Promise<void> = Promise.resolve();
+  private reconcileQueued = false;
+  private retryTimer: TimerHandle | null = null;
+  private positionTimer: TimerHandle | null = null;
+  private lastPublishedLog: LogPosition | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly config: BrokerConfig,
+    private readonly logger: Logger,
+    private readonly options: ReplicatedModeOptions = {},
+  ) {
+    if (config.persistence.kind !== 'replicatedLevelDB') {
+      throw new QmqError('CONFIG_INVALID', `ReplicatedMode needs a <replicatedLevelDB> persistence adapter, not ${config.persistence.kind}`);
+    }
+    this.cfg = config.persistence;
+    this.level = parseSyncLevel(this.cfg.sync);
+    this.clock = options.clock ?? systemClock;
+    this.replication = options.replication ?? realReplication;
+    this.nodeId = options.nodeId ?? '';
+  }
+
+  async start(events: HaEvents): Promise<void> {
+    this.events = events;
+    const journalConfig = {
+      ...defaultJournal(path.dirname(this.cfg.directory), 'levelDB'),
+      directory: this.cfg.directory,
+      // A slave's *_disk ack and the master's local fsync both need synced writes.
+      enableJournalDiskSyncs: this.level.local === 'synced' || this.level.remote === 'synced',
+    };
+    this.journal = new JournalStore(journalConfig, this.logger.child({ component: 'journal' }));
+    await this.journal.open();
+    if (!this.nodeId) this.nodeId = readOrCreateNodeId(this.cfg.directory);
+    const log = this.journal.lastPosition();
+    this.lastPublishedLog = log;
+    this.elector = new ZkElector(
+      {
+        connectString: this.cfg.zkAddress,
+        zkPath: this.cfg.zkPath,
+        sessionTimeoutMs: this.cfg.zkSessionTimeoutMs,
+        digestAuth: this.cfg.zkPassword === undefined ? undefined : `quorummq:${this.cfg.zkPassword}`,
+        replicas: this.cfg.replicas,
+        brokerName: this.config.brokerName,
+        nodeId: this.nodeId,
+        logger: this.logger.child({ component: 'elector' }),
+        clock: this.clock,
+        connect: this.options.connectZk,
+      },
+      {
+        brokerName: this.config.brokerName,
+        nodeId: this.nodeId,
+        log,
+        weight: this.cfg.weight,
+        role: 'candidate',
+        clientUrls: this.clientUrls(),
+        reason: 'registering',
+      },
+    );
+    this.reason = `connecting to ZooKeeper at ${this.cfg.zkAddress}`;
+    this.logger.info(
+      { nodeId: this.nodeId, zkAddress: this.cfg.zkAddress, zkPath: this.cfg.zkPath, replicas: this.cfg.replicas, sync: this.level.tokens, log },
+      'replicated node starting as a candidate',
+    );
+    this.elector.start({
+      onView: () => this.scheduleReconcile(),
+      onSessionDown: (kind, why) => this.onSessionDown(kind, why),
+      onSessionUp: () => this.scheduleReconcile(),
+    });
+    this.schedulePositionPublish();
+  }
+
+  status(): HaStatus {
+    const role = this.phase === 'master' ? 'master' : this.phase === 'following' ? 'slave' : 'standby';
+    const view = this.elector?.view;
+    return {
+      mode: this.kind,
+      role,
+      epoch: this.epoch,
+      reason: this.phase === 'master' ? undefined : this.reason,
+      details: {
+        nodeId: this.nodeId,
+        phase: this.phase,
+        zkAddress: this.cfg.zkAddress,
+        zkPath: this.cfg.zkPath,
+        grantedSessionTimeoutMs: this.elector?.grantedSessionTimeoutMs,
+        sync: this.level.tokens,
+        replicas: this.cfg.replicas,
+        log: this.journal ? this.logPosition() : undefined,
+        replication: this.serverAddress,
+        following: this.following ?? undefined,
+        lastDemotion: this.lastDemotion,
+        slaves: this.server?.slaves() ?? [],
+        members: view ? memberTable(view, this.config.brokerName) : [],
+        decision: view?.decision.reason,
+      },
+    };
+  }
+
+  /** Client addresses of every member of the group, the master's first (CONNECTED `qmq-cluster`). */
+  clusterClientUrls(): string[] {
+    const members = (this.elector?.view?.members ?? []).filter((m) => m.brokerName === this.config.brokerName);
+    members.sort((a, b) => (a.role === 'master' ? 0 : 1) - (b.role === 'master' ? 0 : 1));
+    const urls = new Set<string>(this.clientUrls());
+    for (const m of members) for (const u of m.clientUrls) urls.add(u);
+    return [...urls];
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.retryTimer?.cancel();
+    this.positionTimer?.cancel();
+    this.store?.fence('the node is stopping');
+    await this.run(async () => {
+      const server = this.server;
+      this.server = null;
+      await server?.stop().catch(() => undefined);
+      await this.stopFollowing(false);
+      // Closing the session removes our znode at once, so the others elect without waiting for expiry.
+      await this.elector?.stop();
+      this.phase = 'candidate';
+      await this.journal?.close();
+    });
+  }
+
+  // --- sequencing ---------------------------------------------------------------------------
+
+  private run(fn: () => Promise<void>): Promise<void> {
+    const next = this.queue.then(fn);
+    this.queue = next.catch((e) => this.logger.error({ err: (e as Error).stack ?? String(e) }, 'replicated mode: a role change failed'));
+    return this.queue;
+  }
+
+  private scheduleReconcile(): void {
+    if (this.reconcileQueued || this.stopped) return;
+    this.reconcileQueued = true;
+    void this.run(async () => {
+      this.reconcileQueued = false;
+      await this.reconcile();
+    });
+  }
+
+  private retryLater(): void {
+    if (this.retryTimer || this.stopped) return;
+    this.retryTimer = this.clock.schedule(RETRY_MS, () => {
+      this.retryTimer = null;
+      this.elector.refresh();
+      this.scheduleReconcile();
+    });
+  }
+
+  private setReason(reason: string): void {
+    if (reason === this.reason) return;
+    this.reason = reason;
+    this.events.statusChanged?.(this.status());
+  }
+
+  // --- decisions ----------------------------------------------------------------------------
+
+  private async reconcile(): Promise<void> {
+    if (this.stopped) return;
+    const problem = this.elector.sessionProblem;
+    if (problem) {
+      // Never take over on a view we cannot trust; a slave keeps following (the data stream does not need ZooKeeper).
+      if (this.phase !== 'following') this.setReason(problem);
+      return;
+    }
+    const view = this.elector.view;
+    if (!view) return;
+    const d = view.decision;
+    for (const w of d.warnings) this.logger.warn({ nodeId: this.nodeId }, w);
+
+    if (this.phase === 'master' || this.phase === 'taking-over') {
+      if (d.kind === 'elected' && d.master === this.nodeId) return;
+      await this.demote(d.kind === 'no-master' ? `lost the quorum (${d.reason})` : `${d.master} is master now (${d.reason})`);
+    }
+
+    if (d.kind === 'no-master') {
+      await this.stopFollowing(true);
+      this.setReason(`waiting for quorum: ${d.have} of ${d.need} members${d.unreported.length ? `, waiting for ${d.unreported.join(', ')} to report` : ''} (${d.reason})`);
+      return;
+    }
+    if (d.master === this.nodeId) {
+      await this.takeOver();
+      return;
+    }
+    const master = view.members
+      .filter((m) => m.nodeId === d.master && m.brokerName === this.config.brokerName)
+      .sort((a, b) => b.sequence - a.sequence)[0];
+    if (!master || master.role !== 'master' || !master.replication || master.masterEpoch === undefined) {
+      await this.stopFollowing(true);
+      this.setReason(`waiting for ${d.master} to take over (${d.reason})`);
+      return;
+    }
+    if (this.following && this.following.address === master.replication && this.following.epoch === master.masterEpoch) return;
+    await this.stopFollowing(true);
+    await this.follow(master);
+  }
+
+  private async follow(master: ListedMember): Promise<void> {
+    const address = master.replication!;
+    const epoch = master.masterEpoch!;
+    const client = this.replication.client({
+      journal: this.journal,
+      nodeId: this.nodeId,
+      securityToken: this.cfg.securityToken,
+      logger: this.logger.child({ component: 'replication-client' }),
+      clock: this.clock,
+    });
+    this.setReason(`catching up from ${master.nodeId} (${address}) at epoch ${epoch}`);
+    client.onLost((why) => {
+      void this.run(async () => {
+        if (this.client !== client) return;
+        this.logger.warn({ master: master.nodeId, why }, 'replication stream from the master ended');
+        await this.stopFollowing(true);
+        this.setReason(`lost the stream from ${master.nodeId}: ${why}`);
+        this.retryLater();
+      });
+    });
+    try {
+      await client.follow(address, epoch);
+    } catch (e) {
+      await client.stop().catch(() => undefined);
+      this.setReason(`cannot follow ${master.nodeId} at ${address}: ${(e as Error).message}`);
+      this.retryLater();
+      return;
+    }
+    this.client = client;
+    this.following = { nodeId: master.nodeId, address, epoch };
+    this.phase = 'following';
+    this.epoch = epoch;
+    const reason = `slave of ${master.nodeId} at epoch ${epoch}`;
+    this.setReason(reason);
+    await this.publish({ role: 'slave', following: master.nodeId, masterEpoch: undefined, replication: undefined, reason });
+  }
+
+  /**
+   * Stops following. A candidate publishes its final position, since only then may the
+   * election count it (see `electionMembers`).
+   */
+  private async stopFollowing(publish: boolean): Promise<void> {
+    const client = this.client;
+    this.client = null;
+    this.following = null;
+    if (client) await client.stop().catch((e) => this.logger.warn({ err: (e as Error).message }, 'error stopping replication client'));
+    if (this.phase === 'following') this.phase = 'candidate';
+    if (publish && this.elector.published.role !== 'candidate') {
+      await this.publish({ role: 'candidate', following: undefined, masterEpoch: undefined, replication: undefined, reason: this.reason });
+    }
+  }
+
+  private async takeOver(): Promise<void> {
+    await this.stopFollowing(false);
+    this.phase = 'taking-over';
+    const last = this.logPosition();
+    let epoch: number;
+    try {
+      epoch = await this.elector.takeEpoch(Math.max(last.epoch, this.journal.currentEpoch));
+    } catch (e) {
+      this.phase = 'candidate';
+      this.setReason(`elected, but could not take an epoch: ${(e as Error).message}`);
+      this.retryLater();
+      return;
+    }
+    // The view may have moved on while we asked ZooKeeper (a newer member, a lost session).
+    const still = this.elector.view?.decision;
+    if (this.stopped || this.elector.sessionProblem || !still || still.kind !== 'elected' || still.master !== this.nodeId) {
+      this.phase = 'candidate';
+      this.scheduleReconcile();
+      return;
+    }
+    // The epoch marker: after it, nothing an older master writes can be accepted by our slaves.
+    await this.journal.setEpoch(epoch);
+    const server = this.replication.server({
+      journal: this.journal,
+      epoch,
+      bind: this.cfg.bind,
+      nodeId: this.nodeId,
+      securityToken: this.cfg.securityToken,
+      replicas: this.cfg.replicas,
+      level: this.level,
+      syncTimeoutMs: this.cfg.syncTimeoutMs,
+      logger: this.logger.child({ component: 'replication-server' }),
+      clock: this.clock,
+    });
+    let bound: { host: string; port: number };
+    try {
+      bound = await server.start();
+    } catch (e) {
+      await server.stop().catch(() => undefined);
+      this.phase = 'candidate';
+      this.setReason(`elected, but the replication port ${this.cfg.bind} could not be opened: ${(e as Error).message}`);
+      this.retryLater();
+      return;
+    }
+    server.onFenced((higher) => this.fenceNow(`a slave has seen epoch ${higher}, newer than ours (${epoch})`));
+    this.server = server;
+    this.serverAddress = `tcp://${this.advertisedHost(bound.host)}:${bound.port}`;
+    this.epoch = epoch;
+    const marker = this.journal.lastPosition();
+    const need = this.level.remote === 'none' ? 0 : slaveAcksNeeded(this.cfg.replicas);
+    this.setReason(`taking over at epoch ${epoch}: waiting for the epoch marker to reach ${this.level.tokens.join(',')} (${need} slave ack${need === 1 ? '' : 's'} needed)`);
+    this.logger.info({ nodeId: this.nodeId, epoch, replication: this.serverAddress, marker }, 'elected: epoch taken, replication server listening');
+    await this.publish({ role: 'master', masterEpoch: epoch, replication: this.serverAddress, following: undefined, log: marker, reason: this.reason });
+    // Waiting here must not hold the queue: a lost session has to be able to demote us meanwhile.
+    server.waitForSync(marker.position).then(
+      () => void this.run(() => this.openMaster(epoch, server)),
+      (e: unknown) =>
+        void this.run(async () => {
+          if (this.server !== server || this.phase !== 'taking-over') return;
+          await this.demote(`the epoch marker of epoch ${epoch} did not reach ${this.level.tokens.join(',')}: ${(e as Error).message}`);
+          this.retryLater();
+        }),
+    );
+  }
+
+  private async openMaster(epoch: number, server: ReplicationServerLike): Promise<void> {
+    if (this.server !== server || this.phase !== 'taking-over' || this.stopped) return;
+    const store = new MasterStore(this.replication.store(this.journal, server), epoch, (e) =>
+      this.fenceNow(`a send waited syncTimeout (${this.cfg.syncTimeoutMs} ms) for the sync level: ${e.message}`),
+    );
+    this.store = store;
+    this.phase = 'master';
+    this.lastPublishedLog = this.journal.lastPosition();
+    this.logger.info({ nodeId: this.nodeId, epoch, sync: this.level.tokens }, 'master: the epoch marker met the sync level; opening client ports');
+    try {
+      await this.events.elected(epoch, store);
+    } catch (e) {
+      await this.demote(`the node could not serve as master: ${(e as Error).message}`);
+      this.retryLater();
+      return;
+    }
+    this.reason = '';
+    this.events.statusChanged?.(this.status());
+    await this.publish({ reason: undefined });
+  }
+
+  /** Stops acknowledging at once (outside the queue), then demotes in order. */
+  private fenceNow(reason: string): void {
+    if (this.phase !== 'master' && this.phase !== 'taking-over') return;
+    this.store?.fence(reason);
+    void this.run(() => this.demote(reason));
+  }
+
+  private onSessionDown(kind: 'suspended' | 'lost', why: string): void {
+    if (this.phase === 'master' || this.phase === 'taking-over') this.fenceNow(why);
+    else if (this.phase !== 'following') this.setReason(why);
+    void kind;
+  }
+
+  private async demote(reason: string): Promise<void> {
+    if (this.phase !== 'master' && this.phase !== 'taking-over') return;
+    const wasServing = this.phase === 'master';
+    const store = this.store;
+    this.store = null;
+    store?.fence(reason);
+    this.phase = 'candidate';
+    this.lastDemotion = reason;
+    this.logger.warn({ nodeId: this.nodeId, epoch: this.epoch, reason }, 'giving up mastership; staying up as a candidate');
+    if (wasServing) await this.events.demoted(reason).catch((e) => this.logger.error({ err: (e as Error).message }, 'error while closing the client ports'));
+    const server = this.server;
+    this.server = null;
+    this.serverAddress = undefined;
+    await server?.stop().catch((e) => this.logger.warn({ err: (e as Error).message }, 'error stopping the replication server'));
+    this.setReason(`demoted: ${reason}`);
+    await this.publish({ role: 'candidate', masterEpoch: undefined, replication: undefined, following: undefined, log: this.logPosition(), reason: this.reason });
+    this.scheduleReconcile();
+  }
+
+  // --- publishing ---------------------------------------------------------------------------
+
+  private logPosition(): LogPosition {
+    const own = this.journal.lastPosition();
+    const followed = this.client?.position();
+    return followed && compareLog(followed, own) > 0 ? followed : own;
+  }
+
+  private async publish(change: Partial<MemberRecord>): Promise<void> {
+    const log = change.log ?? this.logPosition();
+    this.lastPublishedLog = log;
+    await this.elector.publish({ ...change, log });
+  }
+
+  private schedulePositionPublish(): void {
+    if (this.stopped) return;
+    this.positionTimer = this.clock.schedule(POSITION_PUBLISH_MS, () => {
+      this.positionTimer = null;
+      // Positions are for status and lag; a candidate's is published by the transitions that matter.
+      if ((this.phase === 'following' || this.phase === 'master') && !this.stopped) {
+        const log = this.logPosition();
+        if (!this.lastPublishedLog || compareLog(log, this.lastPublishedLog) !== 0) void this.publish({ log });
+      }
+      this.schedulePositionPublish();
+    });
+  }
+
+  private advertisedHost(boundHost: string): string {
+    if (this.cfg.hostname) return this.cfg.hostname;
+    const bindHost = new URL(this.cfg.bind.replace(/^tcp:/, 'http:')).hostname;
+    if (!WILDCARD_HOSTS.has(bindHost)) return bindHost;
+    return WILDCARD_HOSTS.has(boundHost) ? os.hostname() : boundHost;
+  }
+
+  /** The STOMP addresses this node serves on when master; ports 0 are only known once bound. */
+  private clientUrls(): string[] {
+    const urls: string[] = [];
+    for (const c of this.config.transportConnectors) {
+      if (c.port === 0) continue;
+      const scheme = c.scheme === 'stomp' || c.scheme === 'stomp+nio' ? 'tcp' : c.scheme === 'stomp+ssl' || c.scheme === 'stomp+nio+ssl' ? 'ssl' : null;
+      if (!scheme) continue;
+      const host = WILDCARD_HOSTS.has(c.host) ? this.cfg.hostname ?? os.hostname() : c.host;
+      urls.push(`${scheme}://${host}:${c.port}`);
+    }
+    return urls;
+  }
+}
+
+/** One row per member of our group, for `/api/status` and `quorummq status --zk`. */
+export function memberTable(view: GroupView, brokerName: string): Array<Record<string, unknown>> {
+  const group = view.members.filter((m) => m.brokerName === brokerName);
+  const master = group.find((m) => m.role === 'master');
+  return group.map((m) => ({
+    nodeId: m.nodeId,
+    znode: m.znode,
+    role: m.role,
+    epoch: m.role === 'master' ? m.masterEpoch : m.log?.epoch,
+    log: m.log,
+    lagBytes: master?.log && m.log && m !== master ? Math.max(0, master.log.position - m.log.position) : undefined,
+    following: m.following,
+    replication: m.replication,
+    clientUrls: m.clientUrls,
+    reason: m.reason,
+  }));
+}

@@ -1,0 +1,163 @@
+/**
+ * The replicated mode's election through a real ZooKeeper, in one process: three nodes with
+ * their own journals register, exactly one becomes master with an epoch taken by CAS, the others
+ * follow it; the master leaving elects another at a higher epoch; a lone node says why it waits.
+ * Replication itself is faked here (its own tests cover it); only the control path is under test.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { validateConfig } from '../../src/config/index.js';
+import { defaultConfig } from '../../src/config/index.js';
+import type { BrokerConfig } from '../../src/config/types.js';
+import { ReplicatedMode, type ReplicationFactory } from '../../src/ha/replicated-mode.js';
+import type { HaStatus } from '../../src/ha/ha-mode.js';
+import type { MessageStore } from '../../src/store/message-store.js';
+import { silentLogger } from '../../src/util/logger.js';
+import { sharedZooKeeper, uniqueZkPath, type SharedZooKeeper } from '../helpers/zookeeper.js';
+import { waitFor } from '../helpers/wait.js';
+
+interface Node {
+  id: string;
+  mode: ReplicatedMode;
+  elected: number[];
+  demoted: string[];
+  followed: Array<{ address: string; epoch: number }>;
+}
+
+function fakeReplication(followed: Node['followed']): ReplicationFactory {
+  return {
+    server: () => ({
+      start: async () => ({ host: '127.0.0.1', port: 1 + Math.floor(Math.random() * 60000) }),
+      waitForSync: async () => {},
+      slaves: () => [],
+      onFenced: () => {},
+      stop: async () => {},
+    }),
+    client: (o) => ({
+      follow: async (address, epoch) => {
+        followed.push({ address, epoch });
+      },
+      position: () => o.journal.lastPosition(),
+      onLost: () => {},
+      stop: async () => {},
+    }),
+    store: (journal) => {
+      let fenced = false;
+      const store: MessageStore & { fence(r: string): void } = {
+        kind: 'fake',
+        fence: () => void (fenced = true),
+        open: async () => ({ destinations: [], subscriptions: [], queues: [], producerSeqs: new Map() }),
+        write: async (ops) => {
+          if (fenced) throw new Error('fenced');
+          await journal.write(ops);
+        },
+        read: (q, f, m) => journal.read(q, f, m),
+        isTransactionCommitted: (t) => journal.isTransactionCommitted(t),
+        stats: () => journal.stats(),
+        close: async () => {},
+      };
+      return store;
+    },
+  };
+}
+
+describe('replicated mode: election through ZooKeeper', () => {
+  let zk: SharedZooKeeper;
+  const dirs: string[] = [];
+  const nodes: Node[] = [];
+
+  before(async () => {
+    zk = await sharedZooKeeper();
+  });
+  after(async () => {
+    for (const n of nodes) await n.mode.stop().catch(() => undefined);
+    await zk.stop();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  function config(zkPath: string): BrokerConfig {
+    const dir = mkdtempSync(join(tmpdir(), 'qmq-elect-'));
+    dirs.push(dir);
+    const base = defaultConfig({ dataDirectory: dir });
+    return validateConfig(
+      {
+        ...base,
+        brokerName: 'group-a',
+        persistence: {
+          kind: 'replicatedLevelDB',
+          directory: join(dir, 'leveldb'),
+          replicas: 3,
+          bind: 'tcp://127.0.0.1:0',
+          zkAddress: zk.connectString,
+          zkPath,
+          zkSessionTimeoutMs: 2000,
+          weight: 1,
+          sync: ['local_disk'],
+          syncTimeoutMs: 30_000,
+        },
+      },
+      '<test>',
+    );
+  }
+
+  async function startNode(id: string, zkPath: string): Promise<Node> {
+    const followed: Node['followed'] = [];
+    const node: Node = { id, mode: new ReplicatedMode(config(zkPath), silentLogger, { nodeId: id, replication: fakeReplication(followed) }), elected: [], demoted: [], followed };
+    await node.mode.start({
+      elected: async (epoch) => void node.elected.push(epoch),
+      demoted: async (reason) => void node.demoted.push(reason),
+    });
+    nodes.push(node);
+    return node;
+  }
+
+  const roles = (ns: Node[]): HaStatus['role'][] => ns.map((n) => n.mode.status().role);
+
+  it('elects exactly one master once a quorum has registered; the others follow it; a lone survivor says why it waits', async () => {
+    const zkPath = uniqueZkPath('elect');
+    const a = await startNode('node-a', zkPath);
+    await waitFor('node-a to report that it waits for a quorum', () => /waiting for quorum: 1 of 2 members/.test(a.mode.status().reason ?? ''), 15_000);
+    assert.equal(a.mode.status().role, 'standby');
+    assert.deepEqual(a.elected, []);
+
+    const b = await startNode('node-b', zkPath);
+    const c = await startNode('node-c', zkPath);
+    const group = [a, b, c];
+    await waitFor('one master and two slaves', () => {
+      const r = roles(group);
+      return r.filter((x) => x === 'master').length === 1 && r.filter((x) => x === 'slave').length === 2;
+    }, 15_000);
+    const master = group.find((n) => n.mode.status().role === 'master')!;
+    // Equal empty logs and weights: the lowest node id wins (DESIGN §4 step 2).
+    assert.equal(master.id, 'node-a');
+    assert.equal(master.elected.length, 1);
+    const epoch1 = master.elected[0];
+    for (const s of group.filter((n) => n !== master)) {
+      assert.equal(s.mode.status().epoch, epoch1);
+      assert.match(s.mode.status().reason ?? '', new RegExp(`slave of ${master.id} at epoch ${epoch1}`));
+      assert.equal(s.followed.at(-1)?.epoch, epoch1);
+    }
+    const members = (master.mode.status().details?.members ?? []) as Array<{ nodeId: string; role: string }>;
+    assert.deepEqual(members.map((m) => m.nodeId).sort(), ['node-a', 'node-b', 'node-c']);
+
+    // The master leaves: a slave takes over at a higher epoch, the other follows it.
+    await master.mode.stop();
+    nodes.splice(nodes.indexOf(master), 1);
+    const rest = group.filter((n) => n !== master);
+    await waitFor('a new master', () => rest.some((n) => n.mode.status().role === 'master') && rest.some((n) => n.mode.status().role === 'slave'), 15_000);
+    const next = rest.find((n) => n.mode.status().role === 'master')!;
+    assert.ok(next.elected[0] > epoch1, `new epoch ${next.elected[0]} must be above ${epoch1}`);
+
+    // Down to one node: no master, and the status says why.
+    const other = rest.find((n) => n !== next)!;
+    await other.mode.stop();
+    nodes.splice(nodes.indexOf(other), 1);
+    await waitFor('the last node to demote', () => next.demoted.length === 1, 15_000);
+    assert.match(next.demoted[0], /lost the quorum/);
+    await waitFor('the reason', () => /waiting for quorum: 1 of 2 members/.test(next.mode.status().reason ?? ''), 15_000);
+    assert.equal(next.mode.status().role, 'standby');
+  });
+});
