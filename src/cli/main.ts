@@ -70,6 +70,9 @@ export function buildProgram(): Command {
     .command('status')
     .description("show a node's role, store and destinations (from its HTTP port)")
     .option('--http <url>', 'the node HTTP address', 'http://127.0.0.1:8161')
+    .option('--zk <address>', 'instead: read the replication groups from ZooKeeper (zkAddress, e.g. 127.0.0.1:2181)')
+    .option('--path <zkPath>', 'the zkPath of the group (with --zk)', '/default')
+    .option('--replicas <n>', 'the group size, if the nodes do not publish it (with --zk)', intArg('--replicas'))
     .option('--json', 'print JSON')
     .action(runStatus);
 

@@ -210,6 +210,7 @@ export class ReplicatedMode implements HaMode {
         role: 'candidate',
         clientUrls: this.clientUrls(),
         reason: 'registering',
+        replicas: this.cfg.replicas,
       },
     );
     this.reason = `connecting to ZooKeeper at ${this.cfg.zkAddress}`;

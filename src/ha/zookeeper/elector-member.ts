@@ -26,6 +26,8 @@ export interface MemberRecord {
   following?: string;
   /** Why this node is not master, in words (status table). */
   reason?: string;
+  /** The node's configured group size, so `status --zk` can judge the quorum without a config. */
+  replicas?: number;
 }
 
 export interface ListedMember extends MemberRecord {
@@ -69,6 +71,7 @@ export function decodeMember(name: string, data: Buffer): ListedMember | null {
     clientUrls: Array.isArray(raw.clientUrls) ? raw.clientUrls.filter((u): u is string => typeof u === 'string') : [],
     following: typeof raw.following === 'string' ? raw.following : undefined,
     reason: typeof raw.reason === 'string' ? raw.reason : undefined,
+    replicas: Number.isSafeInteger(raw.replicas) ? (raw.replicas as number) : undefined,
   };
 }
 
