@@ -66,9 +66,9 @@ export function defaultReplicated(dataDirectory: string): ReplicatedPersistence 
     weight: 1,
     // DESIGN §4: quorum_disk, not ActiveMQ's quorum_mem, so an acknowledged send survives power loss.
     sync: ['quorum_disk'],
-    // DESIGN §4 says waits are bounded; ActiveMQ had no such bound. Ten seconds outlasts a
-    // ZooKeeper session expiry (2 s) plus a slave reconnect.
-    syncTimeoutMs: 10_000,
+    // DESIGN §4 says waits are bounded; ActiveMQ had no such bound. Issue 5 sets 30 s: it
+    // outlasts a ZooKeeper session expiry (2 s), a slave reconnect and a catch-up of some size.
+    syncTimeoutMs: 30_000,
   };
 }
 

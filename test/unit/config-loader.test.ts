@@ -21,7 +21,7 @@ test('the seed broker element and replicatedLevelDB block load with the typed va
     zkSessionTimeoutMs: 2000,
     weight: 1,
     sync: ['local_disk'],
-    syncTimeoutMs: 10_000,
+    syncTimeoutMs: 30_000,
   });
   assert.deepEqual(config.transportConnectors.map((c) => [c.name, c.scheme, c.host, c.port]), [['stomp', 'stomp', '0.0.0.0', 61613]]);
   assert.deepEqual(warnings, []);
