@@ -7,11 +7,14 @@ import { destinationKey } from '../../broker/message.js';
 import { Compactor, type CompactionResult } from './compaction.js';
 import { GroupCommitWriter, type DurableBatch, type WriterStats } from './group-commit.js';
 import { JournalIndex, type IndexOp, type Loc } from './leveldb-index.js';
-import { decodeOp, encodeEmpty } from './op-codec.js';
-import { decodeRecordAt, RecordType, type DecodedRecord } from './record-codec.js';
+import { decodeIndexOp, decodeOp, encodeEmpty, type EncodedOp } from './op-codec.js';
+import { decodeRecordAt, looksLikeRecordAt, HEADER_BYTES, RecordType, type DecodedRecord } from './record-codec.js';
 import { recoverJournal, type RecoveryReport } from './recovery.js';
+import { cutTail, replaceLog, type ReplicaTruncation } from './replica-truncation.js';
 import { SegmentLog } from './segment-log.js';
 import { StoreLock } from './store-lock.js';
+
+export type { ReplicaTruncation } from './replica-truncation.js';
 
 export interface JournalStoreOptions {
   /** Zero-fill segments ahead of use (default true). */
@@ -149,16 +152,7 @@ export class JournalStore implements MessageStore {
     this.durableEnd = this.recovery.endPosition;
     this.lastEpoch = this.recovery.lastEpoch;
     this.epoch = Math.max(1, this.lastEpoch);
-    this.writer = new GroupCommitWriter(this.log, this.durableEnd, this.config.enableJournalDiskSyncs, (b) => this.onDurable(b), this.logger, this.options.fence);
-    this.compactor = new Compactor(
-      this.log,
-      this.index,
-      (encoded, ops) => this.writer.append(encoded, ops, this.epoch, true),
-      (type, op, position) => this.index.isLive(type, op, position) && !inFlightKeys(op).some((k) => this.inFlight.has(k)),
-      this.logger,
-      this.options.compactLiveRatio,
-      10_000,
-    );
+    this.startWriter();
     await this.index.flush();
     this.state = 'open';
     if (this.config.checkpointIntervalMs > 0) {
@@ -178,10 +172,25 @@ export class JournalStore implements MessageStore {
     return this.index.recoveredState();
   }
 
+  /** A writer and compactor over the current log and index, from the durable end on. */
+  private startWriter(): void {
+    this.writer = new GroupCommitWriter(this.log, this.durableEnd, this.config.enableJournalDiskSyncs, (b) => this.onDurable(b), this.logger, this.options.fence);
+    this.compactor = new Compactor(
+      this.log,
+      this.index,
+      (encoded, ops) => this.writer.append(encoded, ops, this.epoch, true),
+      (type, op, position) => this.index.isLive(type, op, position) && !inFlightKeys(op).some((k) => this.inFlight.has(k)),
+      this.logger,
+      this.options.compactLiveRatio,
+      10_000,
+    );
+  }
+
   private onDurable(b: DurableBatch): void {
     this.index.apply(b.records, b.end, b.epoch);
     this.durableEnd = b.end;
     this.lastEpoch = b.epoch;
+    for (const fn of this.durableListeners) fn(b.end);
     if (this.index.pendingEntries >= this.flushEntries && !this.flushing) void this.checkpoint().catch((e) => this.logger.error({ err: String(e) }, 'journal checkpoint failed'));
   }
 
@@ -194,6 +203,7 @@ export class JournalStore implements MessageStore {
 
   async write(ops: StoreOp[]): Promise<void> {
     this.assertOpen();
+    if (this.replica) throw new QmqError('NOT_MASTER', `the journal ${this.config.directory} is a replica: only records from the master are written to it`);
     if (ops.length === 0) return;
     if (ops.some((op) => op.type === 'add') && !this.hasRoomForMessages()) {
       throw new QmqError(
@@ -296,6 +306,12 @@ export class JournalStore implements MessageStore {
    * needed. Runs on a timer (`checkpointIntervalMs`) and when enough changes are pending.
    */
   async checkpoint(): Promise<CompactionResult | null> {
+    if (this.state === 'open' && this.replica) {
+      // A replica's log stays byte-identical to the master's: the master compacts and ships the
+      // copies; the replica only checkpoints its index.
+      await this.flushIndexAt();
+      return null;
+    }
     if (this.state !== 'open' || this.isFenced()) return null;
     if (!this.flushing) {
       this.flushing = (async () => {
@@ -389,6 +405,143 @@ export class JournalStore implements MessageStore {
       }
       pos += off;
     }
+  }
+
+  // ---- replication (DESIGN §4): what a slave needs of its journal --------------------------------
+
+  private replica = false;
+  private readonly durableListeners = new Set<(end: number) => void>();
+
+  /** A replica accepts only `appendReplicated`; `write` refuses with NOT_MASTER and nothing is compacted. */
+  setReplica(on: boolean): void {
+    this.replica = on;
+  }
+
+  get isReplica(): boolean {
+    return this.replica;
+  }
+
+  /** Calls `fn(end)` whenever more of the log becomes durable; returns the unsubscribe function. */
+  onDurableAdvance(fn: (end: number) => void): () => void {
+    this.durableListeners.add(fn);
+    return () => this.durableListeners.delete(fn);
+  }
+
+  /** Where the next record goes: the end of everything placed, durable or not yet. */
+  get appendPosition(): number {
+    this.assertOpen();
+    return this.writer.nextPosition;
+  }
+
+  /** The position of the oldest record still held (earlier segments were compacted away). */
+  get firstPosition(): number {
+    this.assertOpen();
+    return this.log.segments[0]?.start ?? this.durableEnd;
+  }
+
+  /** The state the index holds now (what `open()` returned, brought up to date). */
+  recoveredState(): RecoveredState {
+    this.assertOpen();
+    return this.index.recoveredState();
+  }
+
+  /**
+   * Appends records exactly as the master wrote them: `data` holds whole records back to back,
+   * starting at `appendPosition` and ending on a batch boundary. They land byte for byte at the
+   * same positions (the header is recomputed from the same epoch, position and flags, so the CRC
+   * comes out the same) and are applied to the index once durable, batch by batch.
+   */
+  appendReplicated(data: Buffer): Promise<void> {
+    this.assertOpen();
+    const batches: { encoded: EncodedOp[]; ops: (IndexOp | null)[]; epoch: number; rewrite: boolean }[] = [];
+    let cur: (typeof batches)[number] | null = null;
+    let pos = this.writer.nextPosition;
+    for (let off = 0; off < data.length; ) {
+      const r = decodeRecordAt(data, off, pos);
+      if (!r.ok) throw new QmqError('STORE_CORRUPT', `a replicated record for log position ${pos} is invalid (${r.reason})`);
+      const rec = r.record;
+      if (cur && (cur.epoch !== rec.epoch || cur.rewrite !== rec.rewrite)) {
+        throw new QmqError('STORE_CORRUPT', `a replicated batch changes epoch or kind at log position ${pos}`);
+      }
+      cur ??= { encoded: [], ops: [], epoch: rec.epoch, rewrite: rec.rewrite };
+      cur.encoded.push({ type: rec.type, buf: data.subarray(off, off + rec.length) });
+      cur.ops.push(decodeIndexOp(rec.type, rec.payload));
+      off += rec.length;
+      pos += rec.length;
+      if (!rec.more) {
+        batches.push(cur);
+        cur = null;
+      }
+    }
+    if (cur) throw new QmqError('STORE_CORRUPT', `replicated records end inside a batch at log position ${pos}`);
+    const done: Promise<void>[] = [];
+    for (const b of batches) {
+      if (b.epoch > this.epoch) this.epoch = b.epoch;
+      done.push(this.writer.append(b.encoded, b.ops, b.epoch, b.rewrite));
+    }
+    return Promise.all(done).then(() => undefined);
+  }
+
+  /**
+   * Cuts the log at `position` (a record boundary): the bytes after it go, byte for byte, into a
+   * file under `<directory>/quarantine/`, and the index is rebuilt to match.
+   */
+  async truncateTo(position: number, reason: string): Promise<ReplicaTruncation> {
+    await this.quiesce();
+    const end = this.durableEnd;
+    if (position > end || position < this.firstPosition) throw new QmqError('INTERNAL', `cannot truncate the log to ${position}: it holds ${this.firstPosition}..${end}`);
+    if (position < end) {
+      const head = await this.log.read(position, Math.min(HEADER_BYTES, end - position));
+      if (!looksLikeRecordAt(head, 0, position)) throw new QmqError('STORE_CORRUPT', `log position ${position} is not a record boundary; refusing to truncate there`);
+    }
+    const report = await cutTail(this.config.directory, this.log, position, end, reason, this.logger);
+    await this.reopenIndex();
+    return report;
+  }
+
+  /**
+   * Sets the whole log aside into `<directory>/quarantine/replaced-…/` (a rename, not a copy)
+   * and restarts it empty at `position`: a snapshot's records follow from there.
+   */
+  async resetTo(position: number, reason: string): Promise<ReplicaTruncation> {
+    await this.quiesce();
+    const report = replaceLog(this.config.directory, this.log, position, this.durableEnd, reason, this.logger);
+    await this.index.wipe();
+    await this.reopenIndex();
+    return report;
+  }
+
+  /** Waits until nothing writes the log or the index. */
+  private async quiesce(): Promise<void> {
+    this.assertOpen();
+    await this.writer.idle();
+    await this.flushing;
+    await this.compactor.idle();
+    await this.writer.idle();
+  }
+
+  private async flushIndexAt(): Promise<void> {
+    if (!this.flushing) {
+      this.flushing = (async () => {
+        if (!this.config.enableJournalDiskSyncs) this.syncRecentSegments();
+        await this.index.flush();
+      })().finally(() => {
+        this.flushing = null;
+      });
+    }
+    await this.flushing;
+  }
+
+  /** Drops the in-memory index, reopens it at its checkpoint and replays the log after it. */
+  private async reopenIndex(): Promise<void> {
+    await this.index.close();
+    this.index = await JournalIndex.open(path.join(this.config.directory, 'index'), this.config.enableJournalDiskSyncs);
+    this.recovery = await recoverJournal(this.config.directory, this.log, this.index, this.logger);
+    this.durableEnd = this.recovery.endPosition;
+    this.lastEpoch = this.recovery.lastEpoch;
+    this.startWriter();
+    await this.index.flush();
+    for (const fn of this.durableListeners) fn(this.durableEnd);
   }
 
   /** Group-commit counters (fsyncs, groups, batches), for tests and metrics. */
