@@ -252,14 +252,22 @@ export class MessageQueue {
     this.groups = decision.groups;
     this.cursor = decision.cursor;
     if (decision.assignments.length === 0) return;
-    const taken = new Set(decision.assignments.map((a) => a.index));
-    const entries = decision.assignments.map((a) => ({ entry: this.pending[a.index], key: a.consumerId }));
-    this.pending = this.pending.filter((_, i) => !taken.has(i));
-    const byKey = new Map(this.consumers.map((c) => [c.key, c]));
+    const assigned = decision.assignments;
+    const entries = assigned.map((a) => ({ entry: this.pending[a.index], key: a.consumerId }));
+    // Assignments come in ascending index order; in the usual FIFO case they are a prefix of
+    // pending, cut with one splice instead of rebuilding a window of up to 1000 entries per round.
+    if (assigned[assigned.length - 1].index === assigned.length - 1) {
+      this.pending.splice(0, assigned.length);
+    } else {
+      const taken = new Set(assigned.map((a) => a.index));
+      this.pending = this.pending.filter((_, i) => !taken.has(i));
+    }
+    const only = this.consumers.length === 1 ? this.consumers[0] : undefined;
+    const byKey = only ? undefined : new Map(this.consumers.map((c) => [c.key, c]));
     for (const { entry, key } of entries) {
       this.pendingBytes -= entry.sizeBytes;
       this.inflight++;
-      byKey.get(key)!.take(this, entry);
+      (only ?? byKey!.get(key)!).take(this, entry);
     }
     this.maybePageIn();
   }

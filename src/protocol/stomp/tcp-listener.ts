@@ -17,11 +17,25 @@ export async function listenTcp(host: string, port: number, options: StompServer
   const onSocket = (socket: net.Socket) => {
     socket.setNoDelay(true);
     sessions.add(socket);
+    // Frames written during one burst of work (a read's frames, a dispatch round, a group
+    // commit's receipts) leave in one writev instead of one syscall each: the socket is corked at
+    // the first write and uncorked once the current tick's callbacks and microtasks have run.
+    let corked = false;
+    const uncork = () => {
+      corked = false;
+      socket.uncork();
+    };
     const transport: StompTransport = {
       remoteAddress: `${socket.remoteAddress}:${socket.remotePort}`,
       kind: 'tcp',
       write: (data) => {
-        if (!socket.destroyed) socket.write(data);
+        if (socket.destroyed) return;
+        if (!corked) {
+          corked = true;
+          socket.cork();
+          process.nextTick(uncork);
+        }
+        socket.write(data);
       },
       end: () => socket.end(),
       pause: () => socket.pause(),

@@ -1,3 +1,4 @@
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { ClassicLevel } from 'classic-level';
 import { destinationKey, type DestinationRef } from '../../broker/message.js';
 import { durableQueueKey, type DurableSubscriptionRecord, type RecoveredState, type StoreOp } from '../message-store.js';
@@ -33,6 +34,8 @@ export interface Checkpoint {
 
 /** Most recent producers whose sequence is remembered (as the memory store does). */
 const PRODUCER_WINDOW = 10_000;
+/** Index entries put into a flush batch between yields to the event loop. */
+const FLUSH_ENTRIES_PER_SLICE = 2_000;
 
 // Key spaces of the LevelDB. Messages are `m` + u16 queue length + queue + u64 BE seq, so one
 // queue is one contiguous key range that sorts by seq.
@@ -426,11 +429,15 @@ export class JournalIndex {
         await this.db.clear({ gte: prefix, lt: queueRangeEnd(prefix) });
       }
       const batch = this.db.batch();
+      // The layer is frozen (new changes go to `active`), so the batch can be built in slices
+      // with the event loop served in between: 20,000 entries in one go stalled it for tens of ms.
+      let n = 0;
       for (const [queue, m] of layer.msgs) {
         const prefix = queuePrefix(queue);
         for (const [seq, loc] of m) {
           if (loc) batch.put(msgKey(prefix, seq), encodeLoc(loc));
           else batch.del(msgKey(prefix, seq));
+          if (++n % FLUSH_ENTRIES_PER_SLICE === 0) await yieldToLoop();
         }
       }
       for (const [txId, loc] of layer.tx) batch.put(textKey(P_TX, txId), encodeLoc(loc));
