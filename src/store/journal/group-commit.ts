@@ -10,7 +10,6 @@ import { storeIoError, type Segment, type SegmentLog } from './segment-log.js';
 const MAX_GROUP_BYTES = 16 * 1024 * 1024;
 /** The write buffer's resting size; it grows for a big burst and shrinks back once idle. */
 const WRITE_BUFFER_BYTES = 1024 * 1024;
-const SYNC_OFF_LOOP = process.env.QMQ_FSYNC !== 'sync';
 
 export interface DurableBatch {
   records: IndexRecord[];
@@ -206,25 +205,6 @@ export class GroupCommitWriter {
         else (touchedMore ??= []).push(seg);
         pos = runEnd;
       }
-      if (this.syncEnabled && touched && SYNC_OFF_LOOP) {
-        // The next group waits for this sync (`scheduled` stays set), and batches placed
-        // meanwhile join it: one fsync in flight, many batches per fsync.
-        this.scheduled = true;
-        const segs = touchedMore ? [touched, ...touchedMore] : [touched];
-        void this.syncAll(segs).then(
-          () => {
-            this.scheduled = false;
-            this.stats.syncs++;
-            this.completeGroup(group, groupEnd);
-          },
-          (e: unknown) => {
-            this.scheduled = false;
-            this.failGroup(group, groupStart, groupEnd, e);
-            this.schedule();
-          },
-        );
-        return;
-      }
       if (this.syncEnabled) {
         if (touched) this.log.datasyncSync(touched);
         if (touchedMore) for (const seg of touchedMore) this.log.datasyncSync(seg);
@@ -235,14 +215,6 @@ export class GroupCommitWriter {
       this.schedule();
       return;
     }
-    this.completeGroup(group, groupEnd);
-  }
-
-  private async syncAll(segs: Segment[]): Promise<void> {
-    for (const seg of segs) await this.log.datasync(seg);
-  }
-
-  private completeGroup(group: PendingBatch[], groupEnd: number): void {
     this.consumeBuffered(groupEnd);
     this.stats.groups++;
     for (const b of group) {
