@@ -3,6 +3,7 @@ import type { BrokerConfig } from '../config/types.js';
 import { createStore } from '../store/create-store.js';
 import type { Logger } from '../util/logger.js';
 import type { HaMode } from './ha-mode.js';
+import { JdbcMode } from './db-lease/jdbc-mode.js';
 import { SharedFileMode } from './file-lock/shared-file-mode.js';
 import { ReplicatedMode } from './replicated-mode.js';
 import { SingleNodeMode } from './single-node.js';
@@ -15,5 +16,7 @@ export function createHaMode(config: BrokerConfig, logger: Logger): HaMode {
   if (config.persistence.kind === 'journal') {
     return new SharedFileMode({ config: config.persistence, nodeId: `${config.brokerName}@${os.hostname()}:${process.pid}`, logger });
   }
+  // JDBC master/slave: PostgreSQL holds the lease and the messages (DESIGN §5).
+  if (config.persistence.kind === 'jdbc') return new JdbcMode({ config: config.persistence, brokerName: config.brokerName, logger });
   return new SingleNodeMode(createStore(config.persistence, logger));
 }

@@ -4,6 +4,7 @@ import type { Logger } from '../util/logger.js';
 import type { MessageStore } from './message-store.js';
 import { MemoryStore } from './memory/memory-store.js';
 import { JournalStore } from './journal/journal-store.js';
+import { JdbcStore } from './jdbc/jdbc-store.js';
 
 /** The store a persistence config asks for. */
 export function createStore(persistence: PersistenceConfig, logger: Logger): MessageStore {
@@ -18,9 +19,7 @@ export function createStore(persistence: PersistenceConfig, logger: Logger): Mes
         'persistenceAdapter <replicatedLevelDB> is parsed, but replicated master/slave is not available yet in this version; use <kahaDB> or <levelDB> for a single durable broker',
       );
     case 'jdbc':
-      throw new QmqError(
-        'CONFIG_NOT_AVAILABLE',
-        'persistenceAdapter <jdbcPersistenceAdapter> is parsed, but JDBC master/slave is not available yet in this version; use <kahaDB> or <levelDB> for a single durable broker',
-      );
+      // Unfenced: the JDBC HA mode builds its own store, fenced with the lease's epoch.
+      return new JdbcStore({ ...persistence, logger: logger.child({ component: 'jdbc-store' }) });
   }
 }
