@@ -13,6 +13,7 @@ import {
 import { DEFAULT_LOCK_KEEP_ALIVE_PERIOD_MS, defaultJdbc, defaultJournal, defaultReplicated } from './defaults.js';
 import { SYNC_TOKENS } from './schema.js';
 import { didYouMean } from './suggest.js';
+import { leaseTimingError } from '../ha/db-lease/lease-decisions.js';
 import type { JdbcPersistence, JournalPersistence, PersistenceConfig, ReplicatedPersistence, SyncToken } from './types.js';
 import type { ConfigReader } from './xml-reader.js';
 import type { XmlElement } from './xml-tree.js';
@@ -210,14 +211,10 @@ function readJdbc(r: ConfigReader, el: XmlElement, ctx: PersistenceContext): Jdb
     }
   }
   // LeaseDatabaseLocker: the lease lasts lockAcquireSleepInterval and is renewed every
-  // lockKeepAlivePeriod, so a longer keep-alive lets the lease lapse between renewals.
-  if (p.lockKeepAlivePeriodMs >= p.lockAcquireSleepIntervalMs) {
-    r.warn(
-      el,
-      `lockKeepAlivePeriod (${p.lockKeepAlivePeriodMs} ms) is not shorter than lockAcquireSleepInterval ` +
-        `(${p.lockAcquireSleepIntervalMs} ms, the lease length): the master's lease can expire between renewals`,
-    );
-  }
+  // lockKeepAlivePeriod, so a longer keep-alive lets the lease lapse between renewals and a
+  // standby would take over from a healthy master. ActiveMQ only warns; here it is an error.
+  const timingError = leaseTimingError({ keepAliveMs: p.lockKeepAlivePeriodMs, leaseMs: p.lockAcquireSleepIntervalMs });
+  if (timingError !== undefined) r.fail(el, timingError);
   return p;
 }
 
@@ -239,6 +236,15 @@ function connectionStringFor(r: ConfigReader, el: XmlElement, ref: string, beans
     const raw = bean.properties[name];
     return raw === undefined ? undefined : r.resolve(bean.el, `<bean id="${id}"> property ${name}`, raw);
   };
+  // Only PostgreSQL's protocol is spoken (through `pg`): another vendor's driver or data source
+  // class would silently be talked to as PostgreSQL, so it is refused by name.
+  const driver = prop('driverClassName') ?? prop('driverClass');
+  if (driver !== undefined && driver.trim() !== 'org.postgresql.Driver') {
+    r.unsupported(bean.el, `<bean id="${id}">: driverClassName "${driver}" is not PostgreSQL's; only PostgreSQL is supported (org.postgresql.Driver)`);
+  }
+  if (/mysql|mariadb|oracle|derby|hsqldb|\.h2\.|sqlserver|jtds|db2|sybase|informix/i.test(bean.className)) {
+    r.unsupported(bean.el, `<bean id="${id}" class="${bean.className}"> is another database vendor's data source; only PostgreSQL is supported (org.postgresql.ds.PGPoolingDataSource, PGSimpleDataSource, or a pool with a jdbc:postgresql:// url)`);
+  }
   const user = prop('username') ?? prop('user');
   const password = prop('password');
   const jdbcUrl = prop('url') ?? prop('jdbcUrl') ?? prop('URL');

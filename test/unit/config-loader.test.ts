@@ -163,10 +163,36 @@ test('jdbc: PGSimpleDataSource properties and a direct postgres:// dataSource', 
   assert.equal(b.kind === 'jdbc' && b.connectionString, 'postgres://x@y/z');
 });
 
-test('jdbc: a keep-alive not shorter than the lease warns', () => {
+test('jdbc: a keep-alive not shorter than the lease is an error; the locker sets the lease length', () => {
   const xml = '<broker><persistenceAdapter><jdbcPersistenceAdapter dataSource="postgres://h/d" lockKeepAlivePeriod="20000"/></persistenceAdapter></broker>';
-  const { warnings } = parseConfigXml(xml, 'j.xml', noEnv);
-  assert.match(warnings.join('\n'), /lockKeepAlivePeriod \(20000 ms\) is not shorter than lockAcquireSleepInterval \(10000 ms/);
+  assert.throws(() => parseConfigXml(xml, 'j.xml', noEnv), /lockKeepAlivePeriod \(20000 ms\) must be shorter than lockAcquireSleepInterval \(10000 ms/);
+  const locker =
+    '<broker><persistenceAdapter><jdbcPersistenceAdapter dataSource="postgres://h/d" lockKeepAlivePeriod="20000">' +
+    '<locker><lease-database-locker lockAcquireSleepInterval="60000"/></locker></jdbcPersistenceAdapter></persistenceAdapter></broker>';
+  const p = parseConfigXml(locker, 'j.xml', noEnv).config.persistence;
+  assert.equal(p.kind === 'jdbc' && p.lockAcquireSleepIntervalMs, 60000);
+});
+
+test('jdbc: PGPoolingDataSource with serverName, portNumber, databaseName, user and password', () => {
+  const xml = `<beans><bean id="pg-ds" class="org.postgresql.ds.PGPoolingDataSource">
+      <property name="serverName" value="db1"/><property name="portNumber" value="5433"/>
+      <property name="databaseName" value="activemq"/><property name="user" value="amq"/><property name="password" value="p@ss"/></bean>
+    <broker><persistenceAdapter><jdbcPersistenceAdapter dataSource="#pg-ds"/></persistenceAdapter></broker></beans>`;
+  const p = parseConfigXml(xml, 'j.xml', noEnv).config.persistence;
+  assert.equal(p.kind === 'jdbc' && p.connectionString, 'postgres://amq:p%40ss@db1:5433/activemq');
+});
+
+test("jdbc: another vendor's driver or data source class is a clear error", () => {
+  const withDriver = `<beans><bean id="ds" class="org.apache.commons.dbcp2.BasicDataSource">
+      <property name="driverClassName" value="com.mysql.cj.jdbc.Driver"/><property name="url" value="jdbc:postgresql://h/d"/></bean>
+    <broker><persistenceAdapter><jdbcPersistenceAdapter dataSource="#ds"/></persistenceAdapter></broker></beans>`;
+  assert.throws(() => parseConfigXml(withDriver, 'j.xml', noEnv), /driverClassName "com\.mysql\.cj\.jdbc\.Driver" is not PostgreSQL's/);
+  const oracle = `<beans><bean id="ds" class="oracle.jdbc.pool.OracleDataSource"><property name="URL" value="jdbc:postgresql://h/d"/></bean>
+    <broker><persistenceAdapter><jdbcPersistenceAdapter dataSource="#ds"/></persistenceAdapter></broker></beans>`;
+  assert.throws(() => parseConfigXml(oracle, 'j.xml', noEnv), /class="oracle\.jdbc\.pool\.OracleDataSource"> is another database vendor's data source/);
+  const pgPool = withDriver.replace('com.mysql.cj.jdbc.Driver', 'org.postgresql.Driver');
+  const ok = parseConfigXml(pgPool, 'j.xml', noEnv).config.persistence;
+  assert.equal(ok.kind === 'jdbc' && ok.connectionString, 'postgres://h/d');
 });
 
 test('persistent="false" gives the memory store; no persistenceAdapter gives the default journal', () => {
