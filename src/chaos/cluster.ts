@@ -5,6 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { BrokerNode } from './broker-node.js';
+import type { NetworkLab } from './network-lab.js';
 import { freePort } from './ports.js';
 
 export type ChaosMode = 'single' | 'replicated' | 'sharedfs' | 'jdbc';
@@ -25,7 +26,9 @@ export interface ChaosCluster {
   /** `failover:(…)` over every node, with options suited to fast failover. */
   clientUrl: string;
   zk?: ZkControl;
-  /** Which faults make sense here (no slave to kill in `single`, no ZooKeeper outside `replicated`). */
+  /** Set when the nodes run in network namespaces (partitions possible). */
+  network?: NetworkLab;
+  /** `kind:variant` faults that make sense here (no slave to kill in `single`, no ZooKeeper outside `replicated`). */
   supports: ReadonlySet<string>;
   /** The serving master, if one answers now. */
   master(): Promise<BrokerNode | undefined>;
@@ -69,7 +72,7 @@ export async function startSingleCluster(dir: string): Promise<ChaosCluster> {
     mode: 'single',
     nodes,
     clientUrl: failoverUrl(nodes),
-    supports: new Set(['kill', 'pause']),
+    supports: new Set(['kill:master', 'pause:master']),
     master: () => findMaster(nodes),
     waitServing: (timeoutMs) => waitForMaster(nodes, timeoutMs),
     close: async () => {

@@ -56,6 +56,8 @@ export class Workload {
   private nextId = 0;
   /** Ids whose send (or commit) was acknowledged, per receiver, not yet delivered. */
   private readonly awaiting = new Map<string, Set<string>>();
+  /** `receiver\0id` of everything delivered: a delivery can beat its own receipt to the producer. */
+  private readonly delivered = new Set<string>();
   private lastReceiveMs = Date.now();
 
   constructor(private readonly opts: WorkloadOptions) {
@@ -109,6 +111,7 @@ export class Workload {
 
   private expect(destination: string, id: string): void {
     const receiver = destination === this.topic ? this.durableSubscription : destination;
+    if (this.delivered.has(`${receiver}\u0000${id}`)) return;
     let set = this.awaiting.get(receiver);
     if (!set) this.awaiting.set(receiver, (set = new Set()));
     set.add(id);
@@ -183,7 +186,9 @@ export class Workload {
         outcome: 'ok',
         process: spec.name,
       });
-      this.awaiting.get(spec.durableName ?? spec.destination)?.delete(id);
+      const receiver = spec.durableName ?? spec.destination;
+      this.delivered.add(`${receiver}\u0000${id}`);
+      this.awaiting.get(receiver)?.delete(id);
       try {
         if (spec.ack === 'auto') continue;
         if (spec.transacted) {

@@ -270,3 +270,11 @@ test('property: an extra unflagged delivery of a delivered message is exactly on
     }),
   );
 });
+
+test('losses on an at-most-once (ack:auto) receiver are counted apart and do not fail the run', () => {
+  const B = '/queue/auto';
+  const r = checkHistory([send('m1', 'ok', 0), send('m2', 'ok', 1, { destination: B }), recv('m1', 5)], { atMostOnceReceivers: [B] });
+  assert.equal(r.lost, 0);
+  assert.equal(r.lostAtMostOnce, 1);
+  assert.deepEqual(r.violations, []);
+});
