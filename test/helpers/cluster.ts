@@ -1,0 +1,390 @@
+/**
+ * A replicated group of real broker processes on loopback, built from the seed's
+ * `<replicatedLevelDB>` block with only the addresses changed. Every node has a fixed STOMP port
+ * (picked free once, kept across restarts) so a failover URL can list them all; the replication
+ * bind uses port 0. Roles come from polling each node's `/api/status`. `stopAll()` kills by PID.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import stompit from 'stompit';
+import { connect, type StompClient } from '../../src/client/index.js';
+import { CLI, tempDir } from './broker-process.js';
+import { freePort } from './ports.js';
+import { waitFor } from './wait.js';
+
+export interface NodeStatus {
+  role: 'master' | 'slave' | 'standby';
+  epoch?: number;
+  reason?: string;
+  ha: Record<string, unknown> & { nodeId?: string; log?: { epoch: number; position: number } };
+  connectors: Array<{ url: string; port: number }>;
+}
+
+export interface ClusterOptions {
+  zkConnect: string;
+  zkPath: string;
+  nodes?: number;
+  replicas?: number;
+  sync?: string;
+  brokerName?: string;
+  zkSessionTimeout?: string;
+  syncTimeout?: string;
+  /** Extra attributes for one node's `<replicatedLevelDB>` (e.g. a wrong securityToken). */
+  attrs?: (index: number) => Record<string, string>;
+}
+
+export class ClusterNode {
+  proc: ChildProcess | null = null;
+  private out = '';
+  private exitedPromise: Promise<number | null> = Promise.resolve(null);
+  running = false;
+
+  constructor(
+    readonly index: number,
+    readonly name: string,
+    readonly dir: string,
+    readonly configFile: string,
+    readonly stompPort: number,
+    readonly httpPort: number,
+  ) {}
+
+  get pid(): number | undefined {
+    return this.proc?.pid;
+  }
+
+  get url(): string {
+    return `tcp://127.0.0.1:${this.stompPort}`;
+  }
+
+  output(): string {
+    return this.out;
+  }
+
+  /** Log lines (JSON) whose `msg` matches. */
+  logLines(msg: RegExp): Array<Record<string, unknown>> {
+    const lines: Array<Record<string, unknown>> = [];
+    for (const line of this.out.split('\n')) {
+      if (!line.startsWith('{')) continue;
+      try {
+        const o = JSON.parse(line) as Record<string, unknown>;
+        if (typeof o.msg === 'string' && msg.test(o.msg)) lines.push(o);
+      } catch {
+        // a partial line
+      }
+    }
+    return lines;
+  }
+
+  start(): void {
+    if (this.running) throw new Error(`${this.name} is already running`);
+    const child = spawn(
+      process.execPath,
+      [CLI, 'start', '--config', this.configFile, '--data', path.join(this.dir, 'data'), '--http-port', String(this.httpPort), '--log-format', 'json'],
+      { stdio: ['ignore', 'pipe', 'pipe'], cwd: this.dir },
+    );
+    this.proc = child;
+    this.running = true;
+    child.stdout!.on('data', (d) => (this.out += d));
+    child.stderr!.on('data', (d) => (this.out += d));
+    this.exitedPromise = new Promise((resolve) =>
+      child.on('exit', (code) => {
+        this.running = false;
+        resolve(code);
+      }),
+    );
+  }
+
+  async status(): Promise<NodeStatus | null> {
+    if (!this.running) return null;
+    try {
+      const res = await fetch(`http://127.0.0.1:${this.httpPort}/api/status`, { signal: AbortSignal.timeout(1000) });
+      return (await res.json()) as NodeStatus;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Sends a signal by PID (SIGKILL, SIGSTOP, SIGCONT, SIGTERM). */
+  signal(sig: NodeJS.Signals): void {
+    if (this.running && this.proc?.pid) process.kill(this.proc.pid, sig);
+  }
+
+  async kill(): Promise<void> {
+    if (!this.running) return;
+    this.signal('SIGCONT');
+    this.signal('SIGKILL');
+    await this.exitedPromise;
+  }
+
+  async stop(): Promise<number | null> {
+    if (!this.running) return this.exitedPromise;
+    this.signal('SIGCONT');
+    this.signal('SIGTERM');
+    return this.exitedPromise;
+  }
+}
+
+export class Cluster {
+  constructor(
+    readonly nodes: ClusterNode[],
+    readonly opts: ClusterOptions,
+  ) {}
+
+  /** Every node's STOMP address, in node order. */
+  failoverUrl(query = 'randomize=false&initialReconnectDelay=50&maxReconnectDelay=500'): string {
+    return `failover:(${this.nodes.map((n) => n.url).join(',')})?${query}`;
+  }
+
+  async statuses(): Promise<Array<NodeStatus | null>> {
+    return Promise.all(this.nodes.map((n) => n.status()));
+  }
+
+  /** Waits until exactly one running node is master and `slaves` others are slaves; returns the master. */
+  async waitForMaster(opts: { slaves?: number; timeoutMs?: number; not?: ClusterNode } = {}): Promise<{ master: ClusterNode; status: NodeStatus }> {
+    return waitFor(
+      `one master${opts.slaves !== undefined ? ` and ${opts.slaves} slaves` : ''}`,
+      async () => {
+        const st = await this.statuses();
+        const masters = this.nodes.filter((_, i) => st[i]?.role === 'master');
+        const slaves = st.filter((s) => s?.role === 'slave').length;
+        if (masters.length !== 1 || masters[0] === opts.not) return undefined;
+        if (opts.slaves !== undefined && slaves < opts.slaves) return undefined;
+        return { master: masters[0], status: st[this.nodes.indexOf(masters[0])]! };
+      },
+      opts.timeoutMs ?? 30_000,
+      50,
+    );
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all(this.nodes.map((n) => n.kill()));
+  }
+}
+
+/** The seed's block (test/fixtures/config/seed-replicated-leveldb.xml) with loopback addresses. */
+export function clusterXml(o: { brokerName: string; replicas: number; zkConnect: string; zkPath: string; sync: string; stompPort: number; extra: Record<string, string> }): string {
+  const attrs = Object.entries(o.extra)
+    .map(([k, v]) => `\n    ${k}="${v}"`)
+    .join('');
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<broker xmlns="http://activemq.apache.org/schema/core" brokerName="${o.brokerName}" dataDirectory="\${activemq.data}">
+
+<persistenceAdapter>
+    <replicatedLevelDB
+    directory="\${activemq.data}/leveldb"
+    replicas="${o.replicas}"
+    bind="tcp://127.0.0.1:0"
+    zkAddress="${o.zkConnect}"
+    sync="${o.sync}"
+    zkPath="${o.zkPath}"${attrs}
+    />
+</persistenceAdapter>
+
+    <transportConnectors>
+        <transportConnector name="stomp" uri="stomp://127.0.0.1:${o.stompPort}"/>
+    </transportConnectors>
+</broker>
+`;
+}
+
+/** Writes the configs and starts every node (not waiting for roles). */
+export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
+  const count = opts.nodes ?? 3;
+  const nodes: ClusterNode[] = [];
+  for (let i = 0; i < count; i++) {
+    const dir = tempDir('qmq-cluster-');
+    mkdirSync(path.join(dir, 'data'), { recursive: true });
+    const stompPort = await freePort();
+    const httpPort = await freePort();
+    const extra: Record<string, string> = {
+      zkSessionTimeout: opts.zkSessionTimeout ?? '2s',
+      ...(opts.syncTimeout ? { syncTimeout: opts.syncTimeout } : {}),
+      ...(opts.attrs?.(i) ?? {}),
+    };
+    const configFile = path.join(dir, 'activemq.xml');
+    writeFileSync(
+      configFile,
+      clusterXml({ brokerName: opts.brokerName ?? 'ppgmq', replicas: opts.replicas ?? count, zkConnect: opts.zkConnect, zkPath: opts.zkPath, sync: opts.sync ?? 'quorum_disk', stompPort, extra }),
+    );
+    nodes.push(new ClusterNode(i, `n${i}`, dir, configFile, stompPort, httpPort));
+  }
+  for (const n of nodes) n.start();
+  return new Cluster(nodes, opts);
+}
+
+// --- load with a history ---------------------------------------------------------------------
+
+
+export interface History {
+  /** Every send's outcome by message id: ok = receipted (acknowledged), failed = error, unknown = neither yet. */
+  sends: Map<string, 'ok' | 'failed' | 'unknown'>;
+  deliveries: Array<{ id: string; redelivered: boolean; at: number }>;
+  /** Wall time of each acknowledged send, for failover gaps. */
+  ackTimes: number[];
+}
+
+export interface HistoryCheck {
+  acked: number;
+  lost: string[];
+  /** Ids delivered more than once where a later copy lacked the redelivered flag. */
+  unflaggedDuplicates: string[];
+  /** Longest time between two consecutive acknowledged sends. */
+  maxAckGapMs: number;
+}
+
+export function checkHistory(h: History): HistoryCheck {
+  const seen = new Map<string, number>();
+  const unflagged = new Set<string>();
+  for (const d of h.deliveries) {
+    const n = (seen.get(d.id) ?? 0) + 1;
+    seen.set(d.id, n);
+    if (n > 1 && !d.redelivered) unflagged.add(d.id);
+  }
+  const acked = [...h.sends].filter(([, o]) => o === 'ok').map(([id]) => id);
+  const times = [...h.ackTimes].sort((a, b) => a - b);
+  let gap = 0;
+  for (let i = 1; i < times.length; i++) gap = Math.max(gap, times[i] - times[i - 1]);
+  return { acked: acked.length, lost: acked.filter((id) => !seen.has(id)), unflaggedDuplicates: [...unflagged], maxAckGapMs: gap };
+}
+
+/**
+ * Producers (our failover client, and stompit's ConnectFailover) and one consumer (ours, with
+ * client-individual acks) working against the group the whole time; everything is recorded.
+ */
+export class Workload {
+  readonly history: History = { sends: new Map(), deliveries: [], ackTimes: [] };
+  private running = true;
+  private readonly tasks: Promise<void>[] = [];
+  private readonly clients: StompClient[] = [];
+  private stompitFailover: any = null;
+  private consumer: StompClient | null = null;
+
+  private constructor(
+    private readonly cluster: Cluster,
+    readonly queue: string,
+  ) {}
+
+  static async start(cluster: Cluster, opts: { producers?: number; stompit?: boolean; queue?: string } = {}): Promise<Workload> {
+    const w = new Workload(cluster, opts.queue ?? `/queue/ha.${Math.random().toString(36).slice(2, 8)}`);
+    await w.startConsumer();
+    for (let p = 0; p < (opts.producers ?? 2); p++) await w.startProducer(`p${p}`);
+    if (opts.stompit ?? true) w.startStompit('s0');
+    return w;
+  }
+
+  private record(id: string, outcome: 'ok' | 'failed' | 'unknown'): void {
+    this.history.sends.set(id, outcome);
+    if (outcome === 'ok') this.history.ackTimes.push(Date.now());
+  }
+
+  private async startConsumer(): Promise<void> {
+    const c = await connect(this.cluster.failoverUrl(), { heartbeatMs: 1000, timeoutMs: 60_000 });
+    this.consumer = c;
+    this.clients.push(c);
+    const sub = await c.subscribe(this.queue, { ack: 'client-individual', prefetch: 200 });
+    this.tasks.push(
+      (async () => {
+        for await (const m of sub) {
+          this.history.deliveries.push({ id: m.text(), redelivered: m.redelivered, at: Date.now() });
+          m.ack().catch(() => undefined);
+        }
+      })().catch(() => undefined),
+    );
+  }
+
+  private async startProducer(name: string): Promise<void> {
+    const c = await connect(this.cluster.failoverUrl(), { heartbeatMs: 1000, timeoutMs: 60_000, producerId: `${name}-${Date.now()}` });
+    this.clients.push(c);
+    this.tasks.push(
+      (async () => {
+        for (let i = 0; this.running; i++) {
+          const id = `${name}-${i}`;
+          this.record(id, 'unknown');
+          try {
+            await c.send(this.queue, id, { persistent: 'true' });
+            this.record(id, 'ok');
+          } catch {
+            this.record(id, 'failed');
+            await new Promise((r) => setTimeout(r, 50));
+          }
+        }
+      })(),
+    );
+  }
+
+  private startStompit(name: string): void {
+    const servers = this.cluster.nodes.map((n) => ({ host: '127.0.0.1', port: n.stompPort, connectHeaders: { host: '/', 'heart-beat': '0,0', 'accept-version': '1.2' } }));
+    const failover = new stompit.ConnectFailover(servers, { initialReconnectDelay: 50, maxReconnectDelay: 500, useExponentialBackOff: true, maxReconnects: -1 });
+    this.stompitFailover = failover;
+    failover.on('error', () => undefined);
+    let current: any = null;
+    failover.connect((error: Error | null, c: any, reconnect: () => void) => {
+      if (error) return;
+      current = c;
+      c.on('error', () => {
+        current = null;
+        reconnect();
+      });
+    });
+    let i = 0;
+    this.tasks.push(
+      (async () => {
+        while (this.running) {
+          const c = current;
+          if (!c) {
+            await new Promise((r) => setTimeout(r, 50));
+            continue;
+          }
+          const id = `${name}-${i++}`;
+          this.record(id, 'unknown');
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, 10_000);
+            try {
+              const frame = c.send({ destination: this.queue, persistent: 'true', receipt: `r-${id}` }, {
+                onReceipt: () => {
+                  clearTimeout(timer);
+                  this.record(id, 'ok');
+                  resolve();
+                },
+              });
+              frame.on('error', () => resolve());
+              frame.end(id);
+            } catch {
+              resolve();
+            }
+            c.once('error', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+          });
+        }
+      })(),
+    );
+  }
+
+  /** Acknowledged sends so far. */
+  acked(): number {
+    let n = 0;
+    for (const o of this.history.sends.values()) if (o === 'ok') n++;
+    return n;
+  }
+
+  /** Stops producing, then waits until every acknowledged send was delivered (or the deadline). */
+  async finish(timeoutMs = 30_000): Promise<HistoryCheck> {
+    this.running = false;
+    await Promise.race([Promise.all(this.tasks.slice(1)), new Promise((r) => setTimeout(r, 15_000))]);
+    await waitFor('every acknowledged send to be delivered', () => checkHistory(this.history).lost.length === 0, timeoutMs, 100).catch(() => undefined);
+    return checkHistory(this.history);
+  }
+
+  async close(): Promise<void> {
+    this.running = false;
+    try {
+      this.stompitFailover?.removeAllListeners?.();
+    } catch {
+      // ignore
+    }
+    await Promise.all(this.clients.map((c) => Promise.race([c.close().catch(() => undefined), new Promise((r) => setTimeout(r, 2000))])));
+  }
+}
