@@ -1,8 +1,15 @@
+import net from 'node:net';
 import type { JournalStore } from '../../store/journal/journal-store.js';
-import type { Clock } from '../../util/clock.js';
+import { systemClock, type Clock, type TimerHandle } from '../../util/clock.js';
+import { QmqError } from '../../util/errors.js';
 import type { Logger } from '../../util/logger.js';
-import type { SyncLevel } from '../quorum.js';
+import { checkSync, commitPosition, type ReplicationState, type SyncLevel } from '../quorum.js';
+import type { EpochStart, LogShape } from './frames.js';
+import { recordLengthAt, scanLogShape } from './log-shape.js';
+import { SlaveSession } from './slave-session.js';
 import type { SlaveProgress } from './types.js';
+
+export const DEFAULT_REPLICATION_PORT = 61619;
 
 export interface ReplicationServerOptions {
   journal: JournalStore;
@@ -16,20 +23,234 @@ export interface ReplicationServerOptions {
   syncTimeoutMs: number;
   logger: Logger;
   clock?: Clock;
+  /** Records sent to one slave and not yet acknowledged as received, at most (default 4 MiB). */
+  maxInFlightBytes?: number;
+  /** Records per frame, about (default 256 KiB). */
+  frameBytes?: number;
+  /** Heart-beat period on an idle stream; a peer silent for 5 of them is dropped (default 1000 ms). */
+  heartbeatMs?: number;
 }
 
-/** Master side: accepts slave connections on `bind`, streams journal records stamped with the epoch. */
+/** Splits `tcp://host:port` (the seed's `bind` form; the port may be omitted or 0). */
+export function parseBind(bind: string): { host: string; port: number } {
+  const m = /^tcp:\/\/(\[[^\]]+\]|[^:/[\]]+)(?::(\d+))?\/?$/.exec(bind.trim());
+  if (!m) throw new QmqError('CONFIG_INVALID', `replication bind address '${bind}' is not tcp://host:port`);
+  const host = m[1].startsWith('[') ? m[1].slice(1, -1) : m[1];
+  const port = m[2] === undefined ? DEFAULT_REPLICATION_PORT : Number(m[2]);
+  if (port > 65535) throw new QmqError('CONFIG_INVALID', `replication bind address '${bind}' has port ${port} > 65535`);
+  return { host, port };
+}
+
+interface Waiter {
+  position: number;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+  timer: TimerHandle;
+}
+
+/**
+ * Master side of replication (DESIGN §4): accepts slave connections on `bind`, brings each
+ * slave's log in line with ours (truncate a divergent tail, or a snapshot), then streams
+ * journal records read back from the segment files, stamped with our epoch, and counts the
+ * slaves' acknowledgements against the sync level.
+ */
 export class ReplicationServer {
-  constructor(readonly opts: ReplicationServerOptions) {}
+  private readonly journal: JournalStore;
+  private readonly logger: Logger;
+  private readonly clock: Clock;
+  private server: net.Server | null = null;
+  private readonly sessions = new Set<SlaveSession>();
+  private epochs: EpochStart[] = [];
+  private markerEnd = Number.POSITIVE_INFINITY;
+  private commit = 0;
+  private waiters: Waiter[] = [];
+  private fencedBy: number | null = null;
+  private readonly fencedListeners: ((higherEpoch: number) => void)[] = [];
+  private unsubscribe: (() => void) | null = null;
+  private stopped = false;
+  readonly maxInFlightBytes: number;
+  readonly frameBytes: number;
+  readonly heartbeatMs: number;
+
+  constructor(readonly opts: ReplicationServerOptions) {
+    this.journal = opts.journal;
+    this.logger = opts.logger;
+    this.clock = opts.clock ?? systemClock;
+    this.maxInFlightBytes = opts.maxInFlightBytes ?? 4 * 1024 * 1024;
+    this.frameBytes = opts.frameBytes ?? 256 * 1024;
+    this.heartbeatMs = opts.heartbeatMs ?? 1000;
+  }
+
+  get epoch(): number {
+    return this.opts.epoch;
+  }
+
+  /**
+   * Makes sure our epoch's marker is in the log (writing it if the caller has not), learns the
+   * epoch history from the log, and listens.
+   */
   async start(): Promise<{ host: string; port: number }> {
-    throw new Error('not implemented');
+    const { journal, epoch } = this.opts;
+    const { host, port } = parseBind(this.opts.bind);
+    journal.setReplica(false);
+    if (journal.currentEpoch > epoch) throw new QmqError('FENCED', `the journal is already at epoch ${journal.currentEpoch}, above ours (${epoch})`);
+    let shape = await scanLogShape(journal);
+    if (!shape.epochs.some((e) => e.epoch === epoch)) {
+      await journal.setEpoch(epoch);
+      shape = await scanLogShape(journal);
+    }
+    this.epochs = shape.epochs;
+    const own = this.epochs.find((e) => e.epoch === epoch)!;
+    this.markerEnd = own.start + (await recordLengthAt(journal, own.start));
+    this.unsubscribe = journal.onDurableAdvance(() => this.progress());
+    const server = net.createServer((socket) => this.accept(socket));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (e) => this.logger.error({ err: e.message }, 'replication server error'));
+    const addr = server.address() as net.AddressInfo;
+    this.logger.info({ bind: this.opts.bind, host: addr.address, port: addr.port, epoch, markerEnd: this.markerEnd, sync: this.opts.level.tokens, replicas: this.opts.replicas }, 'replication server listening');
+    return { host: addr.address, port: addr.port };
   }
-  waitForSync(_position: number): Promise<void> {
-    throw new Error('not implemented');
+
+  /** Our log as a joining slave compares it: held range and epoch starts. */
+  logShape(): LogShape {
+    return { first: this.journal.firstPosition, end: this.journal.lastPosition().position, epochs: this.epochs };
   }
+
+  private accept(socket: net.Socket): void {
+    if (this.stopped || this.fencedBy !== null) {
+      socket.destroy();
+      return;
+    }
+    const session = new SlaveSession(socket, this, this.journal, this.logger, this.clock);
+    this.sessions.add(session);
+    session.closed.then(() => {
+      this.sessions.delete(session);
+      this.progress();
+    });
+  }
+
+  /** Called by a session when it learns of a newer epoch (or by anyone who knows better). */
+  fence(higherEpoch: number, why: string): void {
+    if (this.fencedBy !== null && this.fencedBy >= higherEpoch) return;
+    const first = this.fencedBy === null;
+    this.fencedBy = higherEpoch;
+    this.logger.error({ epoch: this.opts.epoch, higherEpoch, why }, `replication: fenced by epoch ${higherEpoch} (ours is ${this.opts.epoch}): ${why}`);
+    const err = new QmqError('FENCED', `this master (epoch ${this.opts.epoch}) is fenced: ${why}`);
+    for (const w of this.waiters.splice(0)) {
+      w.timer.cancel();
+      w.reject(err);
+    }
+    if (first) for (const fn of this.fencedListeners) fn(higherEpoch);
+  }
+
+  get fencedEpoch(): number | null {
+    return this.fencedBy;
+  }
+
+  private state(): ReplicationState {
+    const durable = this.journal.lastPosition().position;
+    return {
+      // A record counts as written once the writer has fsynced it: that is when readers see it.
+      localWritten: durable,
+      localSynced: durable,
+      slaveAcks: [...this.sessions].filter((s) => s.streaming).map((s) => ({ received: s.received, synced: s.synced })),
+    };
+  }
+
+  /** Re-evaluates the commit position after an ack, a durable write or a lost slave. */
+  progress(): void {
+    for (const s of this.sessions) s.wake();
+    if (this.waiters.length === 0) return;
+    this.commit = commitPosition({ level: this.opts.level, state: this.state(), replicas: this.opts.replicas, epochMarkerEnd: this.markerEnd, previous: this.commit });
+    const still: Waiter[] = [];
+    for (const w of this.waiters) {
+      if (this.commit >= w.position) {
+        w.timer.cancel();
+        w.resolve();
+      } else still.push(w);
+    }
+    this.waiters = still;
+  }
+
+  /**
+   * Resolves once the log up to `position` (an end offset) meets the sync level in our epoch,
+   * with our epoch marker (Raft Figure 8, DESIGN §4 step 5). Rejects with SYNC_TIMEOUT after
+   * syncTimeoutMs, or FENCED once a slave has told us of a newer epoch.
+   */
+  waitForSync(position: number): Promise<void> {
+    if (this.fencedBy !== null) return Promise.reject(new QmqError('FENCED', `this master (epoch ${this.opts.epoch}) is fenced by epoch ${this.fencedBy}`));
+    if (this.stopped) return Promise.reject(new QmqError('SHUTTING_DOWN', 'the replication server is stopped'));
+    const target = Math.max(position, this.markerEnd);
+    this.commit = commitPosition({ level: this.opts.level, state: this.state(), replicas: this.opts.replicas, epochMarkerEnd: this.markerEnd, previous: this.commit });
+    if (this.commit >= target) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const w: Waiter = {
+        position: target,
+        resolve,
+        reject,
+        timer: this.clock.schedule(this.opts.syncTimeoutMs, () => {
+          this.waiters = this.waiters.filter((x) => x !== w);
+          const c = checkSync(this.opts.level, this.state(), target, this.opts.replicas);
+          reject(
+            new QmqError(
+              'SYNC_TIMEOUT',
+              `log position ${target} did not reach sync level ${this.opts.level.tokens.join(',')} within ${this.opts.syncTimeoutMs} ms: ` +
+                `${c.slavesHave} of ${c.slavesNeed} slave acknowledgement(s)${c.localMet ? '' : ', local write not done'}`,
+            ),
+          );
+        }),
+      };
+      this.waiters.push(w);
+    });
+  }
+
   slaves(): SlaveProgress[] {
-    return [];
+    const end = this.journal.lastPosition().position;
+    return [...this.sessions].filter((s) => s.nodeId !== null).map((s) => s.progress(end));
   }
-  onFenced(_fn: (higherEpoch: number) => void): void {}
-  async stop(): Promise<void> {}
+
+  onFenced(fn: (higherEpoch: number) => void): void {
+    this.fencedListeners.push(fn);
+    if (this.fencedBy !== null) fn(this.fencedBy);
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.unsubscribe?.();
+    const err = new QmqError('SHUTTING_DOWN', 'the replication server stopped');
+    for (const w of this.waiters.splice(0)) {
+      w.timer.cancel();
+      w.reject(err);
+    }
+    const closing = [...this.sessions].map((s) => {
+      s.close('the master stopped replicating');
+      return s.closed;
+    });
+    const server = this.server;
+    this.server = null;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    await Promise.all(closing);
+    this.logger.info({ epoch: this.opts.epoch }, 'replication server stopped');
+  }
+
+  /** For sessions: the settings they need. */
+  get settings(): { epoch: number; nodeId: string; securityToken: string; maxInFlightBytes: number; frameBytes: number; heartbeatMs: number } {
+    return { epoch: this.opts.epoch, nodeId: this.opts.nodeId, securityToken: this.opts.securityToken ?? '', maxInFlightBytes: this.maxInFlightBytes, frameBytes: this.frameBytes, heartbeatMs: this.heartbeatMs };
+  }
+
+  /** Bytes held for slaves right now (socket buffers and frames being built), for tests and status. */
+  bufferedBytes(): number {
+    let n = 0;
+    for (const s of this.sessions) n += s.bufferedBytes;
+    return n;
+  }
+
 }

@@ -1,0 +1,38 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
+/**
+ * The highest epoch a node has seen from any master (Raft's currentTerm). A slave cannot write
+ * it into its log as a marker record (its log must stay byte-identical to the master's), so it
+ * lives in `<directory>/replication-epoch`, replaced atomically. DESIGN §4 step 4: with it, a
+ * restarted slave still refuses a master older than one it already followed.
+ */
+const FILE = 'replication-epoch';
+
+export function readPromisedEpoch(storeDir: string): number {
+  try {
+    const n = Number(fs.readFileSync(path.join(storeDir, FILE), 'utf8').trim());
+    return Number.isSafeInteger(n) && n > 0 ? n : 0;
+  } catch {
+    return 0;
+  }
+}
+
+export function writePromisedEpoch(storeDir: string, epoch: number): void {
+  const file = path.join(storeDir, FILE);
+  const tmp = `${file}.tmp`;
+  const fd = fs.openSync(tmp, 'w');
+  try {
+    fs.writeSync(fd, `${epoch}\n`);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+  const dfd = fs.openSync(storeDir, 'r');
+  try {
+    fs.fsyncSync(dfd);
+  } finally {
+    fs.closeSync(dfd);
+  }
+}

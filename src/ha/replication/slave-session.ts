@@ -1,0 +1,229 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type net from 'node:net';
+import type { JournalStore } from '../../store/journal/journal-store.js';
+import type { Clock, TimerHandle } from '../../util/clock.js';
+import type { Logger } from '../../util/logger.js';
+import { planCatchUp } from './catch-up-plan.js';
+import { encodeFrame, FrameDecoder, MAX_FRAME_BYTES, type Frame, type MasterFrame, type SlaveFrame } from './frames.js';
+import type { ReplicationServer } from './replication-server.js';
+import type { SlaveProgress } from './types.js';
+
+function sameToken(a: string, b: string): boolean {
+  // Hashing first gives equal lengths, so the comparison time says nothing about the token.
+  return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
+}
+
+/**
+ * One slave's connection on the master: login, catch-up, then the record stream. Records are
+ * read back from the journal files as the slave acknowledges them, never queued in memory: at
+ * most `maxInFlightBytes` are sent and not yet acknowledged as received, plus one frame being
+ * built.
+ */
+export class SlaveSession {
+  nodeId: string | null = null;
+  readonly address: string;
+  readonly connectedAt: number;
+  received = 0;
+  synced = 0;
+  streaming = false;
+  private sentEnd = 0;
+  private building = 0;
+  private state: 'login' | 'catch-up' | 'streaming' | 'closed' = 'login';
+  private readonly decoder = new FrameDecoder();
+  private wakeUp: (() => void) | null = null;
+  private lastHeard: number;
+  private lastSent: number;
+  private heartbeat: TimerHandle | null = null;
+  private streamFrom = 0;
+  private resolveClosed!: () => void;
+  readonly closed = new Promise<void>((r) => (this.resolveClosed = r));
+  private readonly log: Logger;
+
+  constructor(
+    private readonly socket: net.Socket,
+    private readonly server: ReplicationServer,
+    private readonly journal: JournalStore,
+    logger: Logger,
+    private readonly clock: Clock,
+  ) {
+    this.address = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.connectedAt = clock.now();
+    this.lastHeard = this.lastSent = clock.now();
+    this.log = logger.child({ slave: this.address });
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (e) => this.close(`socket error: ${e.message}`));
+    socket.on('close', () => this.close('the slave closed the connection'));
+    this.scheduleHeartbeat();
+  }
+
+  get bufferedBytes(): number {
+    return this.socket.writableLength + this.building;
+  }
+
+  progress(end: number): SlaveProgress & { inFlightBytes: number; bufferedBytes: number; state: string } {
+    return {
+      nodeId: this.nodeId ?? '?',
+      address: this.address,
+      received: this.received,
+      synced: this.synced,
+      lagBytes: Math.max(0, end - this.synced),
+      connectedAt: this.connectedAt,
+      inFlightBytes: Math.max(0, this.sentEnd - this.received),
+      bufferedBytes: this.bufferedBytes,
+      state: this.state,
+    };
+  }
+
+  private send(header: MasterFrame, body?: Buffer): void {
+    if (this.state === 'closed') return;
+    this.lastSent = this.clock.now();
+    this.socket.write(encodeFrame(header, body));
+  }
+
+  private onData(chunk: Buffer): void {
+    this.lastHeard = this.clock.now();
+    let frames: Frame[];
+    try {
+      frames = this.decoder.push(chunk);
+    } catch (e) {
+      this.close(`protocol error: ${(e as Error).message}`);
+      return;
+    }
+    for (const f of frames) {
+      if (this.state === 'closed') return;
+      void this.handle(f.header as SlaveFrame).catch((e: unknown) => this.close(`error: ${(e as Error).message}`));
+    }
+  }
+
+  private async handle(h: SlaveFrame): Promise<void> {
+    const { epoch } = this.server.settings;
+    switch (h.t) {
+      case 'login':
+        return this.login(h);
+      case 'ready':
+        if (this.state !== 'catch-up') return this.close(`'ready' out of order (state ${this.state})`);
+        if (h.end !== this.streamFrom) {
+          this.send({ t: 'refused', epoch, reason: `catch-up left the log at ${h.end}, expected ${this.streamFrom}` });
+          return this.close(`the slave's log ends at ${h.end} after catch-up, expected ${this.streamFrom}`);
+        }
+        this.received = this.synced = this.sentEnd = h.end;
+        this.state = 'streaming';
+        this.streaming = true;
+        this.log.info({ nodeId: this.nodeId, from: h.end }, 'slave caught up; streaming records');
+        this.server.progress();
+        void this.pump().catch((e: unknown) => this.close(`streaming failed: ${(e as Error).message}`));
+        return;
+      case 'ack':
+        if (this.state !== 'streaming') return;
+        if (h.received > this.received) this.received = Math.min(h.received, this.sentEnd);
+        if (h.synced > this.synced) this.synced = Math.min(h.synced, this.received);
+        this.server.progress();
+        return;
+      case 'fenced':
+        this.server.fence(h.epoch, `slave ${this.nodeId ?? this.address} has seen epoch ${h.epoch}: ${h.reason}`);
+        return this.close(`the slave fenced us (epoch ${h.epoch})`);
+      default:
+        return this.close(`unexpected frame '${(h as { t: string }).t}'`);
+    }
+  }
+
+  private async login(h: Extract<SlaveFrame, { t: 'login' }>): Promise<void> {
+    const { epoch, nodeId, securityToken } = this.server.settings;
+    if (this.state !== 'login') return this.close('a second login on one connection');
+    if (!sameToken(h.securityToken ?? '', securityToken)) {
+      this.log.error({ nodeId: h.nodeId }, `replication login refused: slave ${h.nodeId} at ${this.address} sent an invalid securityToken`);
+      this.send({ t: 'refused', epoch, reason: 'invalid securityToken' });
+      return this.close('invalid securityToken', true);
+    }
+    const slaveEpoch = Math.max(h.promisedEpoch ?? 0, ...(h.log?.epochs ?? []).map((e) => e.epoch));
+    if (slaveEpoch > epoch) {
+      // DESIGN §4 step 4: a slave that has seen a newer master proves we are stale.
+      this.send({ t: 'fenced', epoch, reason: `the slave has seen epoch ${slaveEpoch}` });
+      this.server.fence(slaveEpoch, `slave ${h.nodeId} at ${this.address} has seen epoch ${slaveEpoch}`);
+      return this.close(`stale: slave ${h.nodeId} has seen epoch ${slaveEpoch}`, true);
+    }
+    this.nodeId = h.nodeId;
+    this.decoder.maxFrameBytes = MAX_FRAME_BYTES;
+    this.send({ t: 'login-ok', epoch, nodeId });
+    const plan = planCatchUp(this.server.logShape(), h.log);
+    this.state = 'catch-up';
+    this.streamFrom = plan.from;
+    this.log.info({ nodeId: h.nodeId, slaveLog: { first: h.log.first, end: h.log.end }, plan }, `slave ${h.nodeId} logged in: ${plan.kind} from ${plan.from}`);
+    if (plan.kind === 'snapshot') this.send({ t: 'snapshot-begin', epoch, position: plan.from, reason: plan.reason });
+    else {
+      if (plan.truncateTo !== null) this.send({ t: 'truncate-to', epoch, position: plan.truncateTo, reason: plan.reason });
+      this.send({ t: 'stream-from', epoch, position: plan.from });
+    }
+  }
+
+  /** Wakes the pump (more log, an ack, or close). */
+  wake(): void {
+    const w = this.wakeUp;
+    this.wakeUp = null;
+    w?.();
+  }
+
+  private sleep(): Promise<void> {
+    return new Promise((r) => (this.wakeUp = r));
+  }
+
+  /** Reads records from the journal and sends them, keeping within the in-flight bound. */
+  private async pump(): Promise<void> {
+    const { epoch, maxInFlightBytes, frameBytes } = this.server.settings;
+    let pos = this.sentEnd;
+    while (this.state === 'streaming') {
+      if (pos >= this.journal.lastPosition().position) {
+        await this.sleep();
+        continue;
+      }
+      let chunks: Buffer[] = [];
+      let start = pos;
+      const flush = async () => {
+        while (this.state === 'streaming' && this.sentEnd - this.received >= maxInFlightBytes) await this.sleep();
+        if (this.state !== 'streaming') return;
+        const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+        chunks = [];
+        this.building = 0;
+        this.send({ t: 'records', epoch, start }, body);
+        this.sentEnd = start + body.length;
+        start = this.sentEnd;
+      };
+      for await (const r of this.journal.readRecords(pos)) {
+        chunks.push(r.bytes);
+        this.building += r.bytes.length;
+        pos = r.position + r.bytes.length;
+        if (this.building >= frameBytes) await flush();
+        if (this.state !== 'streaming') return;
+      }
+      if (chunks.length > 0) await flush();
+    }
+  }
+
+  private scheduleHeartbeat(): void {
+    const { heartbeatMs, epoch } = this.server.settings;
+    this.heartbeat = this.clock.schedule(heartbeatMs, () => {
+      if (this.state === 'closed') return;
+      const now = this.clock.now();
+      if (now - this.lastHeard > 5 * heartbeatMs) {
+        this.close(`nothing heard from the slave for ${now - this.lastHeard} ms`);
+        return;
+      }
+      if (this.state === 'streaming' && now - this.lastSent >= heartbeatMs) this.send({ t: 'heartbeat', epoch, end: this.journal.lastPosition().position });
+      this.scheduleHeartbeat();
+    });
+  }
+
+  close(reason: string, afterFlush = false): void {
+    if (this.state === 'closed') return;
+    const wasStreaming = this.streaming;
+    this.state = 'closed';
+    this.streaming = false;
+    this.heartbeat?.cancel();
+    this.wake();
+    if (afterFlush) this.socket.end();
+    else this.socket.destroy();
+    this.log.info({ nodeId: this.nodeId, reason, received: this.received, synced: this.synced }, wasStreaming ? 'slave disconnected' : 'slave connection closed');
+    this.resolveClosed();
+  }
+}
