@@ -18,6 +18,8 @@ export interface SharedFileModeOptions {
   storeRetryMs?: number;
 }
 
+const WAITING = 'waiting for the lock on';
+
 type Phase = 'idle' | 'waiting' | 'taking-over' | 'master' | 'demoting' | 'stopped';
 
 /**
@@ -99,7 +101,8 @@ export class SharedFileMode implements HaMode {
       mode: this.kind,
       role: this.phase === 'master' ? 'master' : 'standby',
       epoch: holder?.epoch,
-      reason: this.phase === 'master' ? undefined : this.reason,
+      // While waiting, name the holder as the file says now (it rewrites its epoch once it has replayed).
+      reason: this.phase === 'master' ? undefined : this.phase === 'waiting' && this.reason.startsWith(WAITING) ? `${WAITING} ${this.lockFile}, held by ${holder ? `${holder.nodeId} (epoch ${holder.epoch})` : 'another process'}` : this.reason,
       details: {
         nodeId: this.opts.nodeId,
         lockFile: this.lockFile,
@@ -163,7 +166,7 @@ export class SharedFileMode implements HaMode {
         continue;
       }
       if (!lock.isHeld && !lock.tryLock()) {
-        this.setPhase('waiting', `waiting for the lock on ${lock.file}, held by ${describeHolder(lock.read())}`);
+        this.setPhase('waiting', `${WAITING} ${lock.file}, held by ${describeHolder(lock.read())}`);
         let locked = false;
         const waited = lock.waitForLock().then(() => (locked = true));
         waited.catch(() => undefined);
@@ -171,7 +174,7 @@ export class SharedFileMode implements HaMode {
           await Promise.race([waited, this.sleep(this.sleepMs)]);
           if (locked || this.stopped()) break;
           if (!lock.isCurrent()) break;
-          const reason = `waiting for the lock on ${lock.file}, held by ${describeHolder(lock.read())}`;
+          const reason = `${WAITING} ${lock.file}, held by ${describeHolder(lock.read())}`;
           if (reason !== this.reason) this.setPhase('waiting', reason);
         }
         if (!locked) {
