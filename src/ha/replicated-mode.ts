@@ -158,6 +158,7 @@ export class ReplicatedMode implements HaMode {
   private reconcileQueued = false;
   private retryTimer: TimerHandle | null = null;
   private positionTimer: TimerHandle | null = null;
+  private suspendTimer: TimerHandle | null = null;
   private lastPublishedLog: LogPosition | null = null;
   private stopped = false;
 
@@ -220,8 +221,8 @@ export class ReplicatedMode implements HaMode {
     );
     this.elector.start({
       onView: () => this.scheduleReconcile(),
-      onSessionDown: (kind, why) => this.onSessionDown(kind, why),
-      onSessionUp: () => this.scheduleReconcile(),
+      onSessionDown: (kind, why, silentMs) => this.onSessionDown(kind, why, silentMs),
+      onSessionUp: () => this.onSessionUp(),
     });
     this.schedulePositionPublish();
   }
@@ -267,6 +268,7 @@ export class ReplicatedMode implements HaMode {
     this.stopped = true;
     this.retryTimer?.cancel();
     this.positionTimer?.cancel();
+    this.suspendTimer?.cancel();
     this.store?.fence('the node is stopping');
     await this.run(async () => {
       const server = this.server;
@@ -499,10 +501,36 @@ export class ReplicatedMode implements HaMode {
     void this.run(() => this.demote(reason));
   }
 
-  private onSessionDown(kind: 'suspended' | 'lost', why: string): void {
-    if (this.phase === 'master' || this.phase === 'taking-over') this.fenceNow(why);
-    else if (this.phase !== 'following') this.setReason(why);
-    void kind;
+  /**
+   * A suspended session is not yet a lost one: the client may resume it on another server (one
+   * ZooKeeper server dying must change nothing, issue 5 scenario 5). ZooKeeper cannot expire
+   * the session, and so nobody else can be elected, before a whole session timeout of silence;
+   * the master keeps serving until 2/3 of it has passed and stops then, ahead of any successor.
+   */
+  private onSessionDown(kind: 'suspended' | 'lost', why: string, silentMs: number): void {
+    if (this.phase !== 'master' && this.phase !== 'taking-over') {
+      if (this.phase !== 'following') this.setReason(why);
+      return;
+    }
+    const grantedMs = this.elector.grantedSessionTimeoutMs ?? this.cfg.zkSessionTimeoutMs;
+    const leftMs = Math.floor((grantedMs * 2) / 3) - silentMs;
+    if (kind === 'lost' || leftMs <= 0) {
+      this.fenceNow(why);
+      return;
+    }
+    this.suspendTimer?.cancel();
+    this.logger.warn({ why, silentMs, fenceInMs: leftMs }, 'ZooKeeper session suspended; still master unless it is not served again in time');
+    this.suspendTimer = this.clock.schedule(leftMs, () => {
+      this.suspendTimer = null;
+      const problem = this.elector.sessionProblem;
+      if (problem) this.fenceNow(problem);
+    });
+  }
+
+  private onSessionUp(): void {
+    this.suspendTimer?.cancel();
+    this.suspendTimer = null;
+    this.scheduleReconcile();
   }
 
   private async demote(reason: string): Promise<void> {

@@ -16,7 +16,7 @@ import { ReplicatedMode, type ReplicationFactory } from '../../src/ha/replicated
 import type { HaStatus } from '../../src/ha/ha-mode.js';
 import type { MessageStore } from '../../src/store/message-store.js';
 import { silentLogger } from '../../src/util/logger.js';
-import { sharedZooKeeper, uniqueZkPath, type SharedZooKeeper } from '../helpers/zookeeper.js';
+import { privateEnsemble, sharedZooKeeper, uniqueZkPath, type Ensemble, type SharedZooKeeper } from '../helpers/zookeeper.js';
 import { waitFor } from '../helpers/wait.js';
 
 interface Node {
@@ -78,7 +78,7 @@ describe('replicated mode: election through ZooKeeper', () => {
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
-  function config(zkPath: string): BrokerConfig {
+  function config(zkPath: string, connectString = zk.connectString): BrokerConfig {
     const dir = mkdtempSync(join(tmpdir(), 'qmq-elect-'));
     dirs.push(dir);
     const base = defaultConfig({ dataDirectory: dir });
@@ -91,7 +91,7 @@ describe('replicated mode: election through ZooKeeper', () => {
           directory: join(dir, 'leveldb'),
           replicas: 3,
           bind: 'tcp://127.0.0.1:0',
-          zkAddress: zk.connectString,
+          zkAddress: connectString,
           zkPath,
           zkSessionTimeoutMs: 2000,
           weight: 1,
@@ -103,9 +103,9 @@ describe('replicated mode: election through ZooKeeper', () => {
     );
   }
 
-  async function startNode(id: string, zkPath: string): Promise<Node> {
+  async function startNode(id: string, zkPath: string, connectString?: string): Promise<Node> {
     const followed: Node['followed'] = [];
-    const node: Node = { id, mode: new ReplicatedMode(config(zkPath), silentLogger, { nodeId: id, replication: fakeReplication(followed) }), elected: [], demoted: [], followed };
+    const node: Node = { id, mode: new ReplicatedMode(config(zkPath, connectString), silentLogger, { nodeId: id, replication: fakeReplication(followed) }), elected: [], demoted: [], followed };
     await node.mode.start({
       elected: async (epoch) => void node.elected.push(epoch),
       demoted: async (reason) => void node.demoted.push(reason),
@@ -159,5 +159,51 @@ describe('replicated mode: election through ZooKeeper', () => {
     assert.match(next.demoted[0], /lost the quorum/);
     await waitFor('the reason', () => /waiting for quorum: 1 of 2 members/.test(next.mode.status().reason ?? ''), 15_000);
     assert.equal(next.mode.status().role, 'standby');
+  });
+  it('ZooKeeper failures: one server down changes nothing; two down demote the master; their return restores service', { timeout: 120_000 }, async () => {
+    let ens: (Ensemble & { stop(): Promise<void> }) | undefined;
+    try {
+      ens = await privateEnsemble(3, 500);
+      const zkPath = uniqueZkPath('zkfail');
+      const group = [await startNode('zk-a', zkPath, ens.connectString), await startNode('zk-b', zkPath, ens.connectString), await startNode('zk-c', zkPath, ens.connectString)];
+      await waitFor('one master', () => roles(group).filter((r) => r === 'master').length === 1 && roles(group).filter((r) => r === 'slave').length === 2, 20_000);
+      const master = group.find((n) => n.mode.status().role === 'master')!;
+      const epoch = master.elected[0];
+
+      // One ZooKeeper follower down: ZooKeeper keeps its quorum and the sessions move over.
+      // (Killing the leader stalls every session for a ZooKeeper leader election; a master
+      // cannot tell that from being cut off, so it may step down after 2/3 of its session timeout.)
+      let victim = 1;
+      for (const n of ens.nodes) if ((await ens.mode(n.id)) === 'follower') victim = n.id;
+      await ens.killNode(victim);
+      // Give the sessions longer than their timeout to prove that nothing moves.
+      const until = Date.now() + 4000;
+      await waitFor('4 s to pass with the master in place', () => {
+        assert.equal(master.mode.status().role, 'master', `master demoted: ${master.demoted.join('; ')}`);
+        return Date.now() > until;
+      }, 10_000, 100);
+      assert.deepEqual(master.demoted, []);
+      assert.deepEqual(master.elected, [epoch]);
+
+      // A second server down: no ZooKeeper quorum, the master demotes itself.
+      const second = ens.nodes.find((n) => n.id !== victim)!.id;
+      const t0 = Date.now();
+      await ens.killNode(second);
+      await waitFor('the master to demote', () => master.demoted.length === 1, 15_000);
+      const demoteMs = Date.now() - t0;
+      assert.match(master.demoted[0], /ZooKeeper session/);
+      assert.ok(group.every((n) => n.mode.status().role !== 'master'));
+
+      // Both return: service resumes by itself.
+      await ens.startNode(victim);
+      await ens.startNode(second);
+      await waitFor('a master again', () => group.some((n) => n.mode.status().role === 'master'), 40_000);
+      const again = group.find((n) => n.mode.status().role === 'master')!;
+      assert.ok(again.elected.at(-1)! > epoch);
+      console.log(`zk failures: master demoted ${demoteMs} ms after the second ZooKeeper server died`);
+    } finally {
+      for (const n of nodes.splice(0)) await n.mode.stop().catch(() => undefined);
+      await ens?.stop();
+    }
   });
 });

@@ -39,7 +39,7 @@ export interface ElectorHandlers {
   /** The group changed (or was read again); called one at a time, newest view only. */
   onView(view: GroupView): void;
   /** The session stopped being served (`suspended`) or is gone (`lost`); a master must stop now. */
-  onSessionDown(kind: 'suspended' | 'lost', why: string): void;
+  onSessionDown(kind: 'suspended' | 'lost', why: string, silentMs: number): void;
   /** The session is usable again (a new registration after `lost`, or served again after `suspended`). */
   onSessionUp(): void;
 }
@@ -181,10 +181,10 @@ export class ZkElector {
       return;
     }
     this.session = session;
-    session.on('suspended', (e: { why: string }) => {
+    session.on('suspended', (e: { why: string; silentMs: number }) => {
       if (this.session !== session) return;
       this.downReason = `ZooKeeper session suspended: ${e.why}`;
-      this.handlers?.onSessionDown('suspended', this.downReason);
+      this.handlers?.onSessionDown('suspended', this.downReason, e.silentMs);
     });
     session.on('reconnected', () => {
       if (this.session !== session) return;
@@ -192,12 +192,12 @@ export class ZkElector {
       this.handlers?.onSessionUp();
       void this.readGroup();
     });
-    session.on('lost', (e: { why: string }) => {
+    session.on('lost', (e: { why: string; silentMs: number }) => {
       if (this.session !== session) return;
       this.session = null;
       this.znodePath = null;
       this.downReason = `ZooKeeper session lost: ${e.why}`;
-      this.handlers?.onSessionDown('lost', this.downReason);
+      this.handlers?.onSessionDown('lost', this.downReason, e.silentMs);
       this.retryDelayMs = RETRY_MIN_MS;
       this.scheduleRegister();
     });
