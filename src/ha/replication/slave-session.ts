@@ -61,7 +61,7 @@ export class SlaveSession {
     return this.socket.writableLength + this.building;
   }
 
-  progress(end: number): SlaveProgress & { inFlightBytes: number; bufferedBytes: number; state: string } {
+  progress(end: number): SlaveProgress & { state: string } {
     return {
       nodeId: this.nodeId ?? '?',
       address: this.address,

@@ -14,4 +14,8 @@ export interface SlaveProgress {
   /** Master end - synced. */
   lagBytes: number;
   connectedAt: number;
+  /** Additive: records sent to this slave and not yet acknowledged as received (bounded). */
+  inFlightBytes?: number;
+  /** Additive: bytes held in the socket buffer and the frame being built for this slave. */
+  bufferedBytes?: number;
 }
