@@ -81,10 +81,39 @@ export async function startSingleCluster(dir: string): Promise<ChaosCluster> {
   };
 }
 
+/**
+ * `sharedfs`: three brokers on one journal directory (DESIGN §5). The first takes the kernel
+ * lock and serves; the others wait on it and take over when the master dies or is fenced.
+ */
+export async function startSharedFsCluster(dir: string, size = 3): Promise<ChaosCluster> {
+  const dataDir = path.join(dir, 'shared');
+  mkdirSync(dataDir, { recursive: true });
+  const nodes: BrokerNode[] = [];
+  for (let i = 1; i <= size; i++) {
+    nodes.push(new BrokerNode({ name: `node-${i}`, dataDir, host: '127.0.0.1', stompPort: await freePort(), httpPort: await freePort() }));
+  }
+  for (const n of nodes) n.start();
+  await waitForMaster(nodes, 30_000);
+  return {
+    mode: 'sharedfs',
+    nodes,
+    clientUrl: failoverUrl(nodes),
+    // One copy of the data: a disk fault would hit the master's store, not a minority's.
+    supports: new Set(['kill:master', 'kill:slave', 'pause:master', 'pause:slave']),
+    master: () => findMaster(nodes),
+    waitServing: (timeoutMs) => waitForMaster(nodes, timeoutMs),
+    close: async () => {
+      await Promise.all(nodes.map((n) => n.stop()));
+    },
+  };
+}
+
 export async function startCluster(mode: ChaosMode, dir: string): Promise<ChaosCluster> {
   switch (mode) {
     case 'single':
       return startSingleCluster(dir);
+    case 'sharedfs':
+      return startSharedFsCluster(dir);
     default:
       // The HA modes (issues 5, 6, 7) plug in here as they land: 3 brokers sharing a
       // brokerName, plus ZooKeeper (replicated) or PostgreSQL (jdbc).

@@ -33,3 +33,22 @@ test('chaos smoke (single): kill -9 and pause under load lose no acknowledged me
   assert.equal(saved.seed, 42);
   assert.equal(saved.result.acked, r.acked);
 });
+
+test('chaos smoke (sharedfs): kill -9 of master and slaves on a shared journal loses no acknowledged message', async () => {
+  const report = await runChaos({
+    mode: 'sharedfs',
+    durationMs: 12_000,
+    faults: ['kill'],
+    seed: 8,
+    outDir: tempDir('qmq-chaos-smoke-sfs-'),
+    producers: 3,
+    drainTimeoutMs: 30_000,
+  });
+  const r = report.result;
+  assert.ok(report.schedule.length >= 1, report.summary);
+  assert.equal(r.unrecoveredFaults, 0, report.summary);
+  assert.equal(r.lost, 0, report.summary);
+  assert.equal(r.unexpected, 0, report.summary);
+  assert.equal(r.corrupt, 0, report.summary);
+  assert.deepEqual(r.violations, []);
+});
