@@ -29,6 +29,7 @@ export function buildProgram(): Command {
     .option('-d, --data <dir>', 'data directory (ActiveMQ ${activemq.data})')
     .option('--set <name=value>', 'fill a ${name} placeholder (repeatable)', collectSet, {})
     .option('--http-port <n>', 'HTTP port for health, status and metrics (0 = off)', intArg('--http-port'))
+    .option('--http-host <host>', 'address the HTTP port listens on (default 127.0.0.1)')
     .option('--stomp-port <n>', 'STOMP TCP port when no config is given (0 = any free port)', intArg('--stomp-port'))
     .option('--ws-port <n>', 'STOMP WebSocket port when no config is given (0 = any free port)', intArg('--ws-port'))
     .option('--host <host>', 'address to listen on when no config is given', '127.0.0.1')

@@ -10,6 +10,7 @@ export interface StartOptions {
   data?: string;
   set: Record<string, string>;
   httpPort?: number;
+  httpHost?: string;
   stompPort?: number;
   wsPort?: number;
   host: string;
@@ -33,6 +34,7 @@ export function resolveStartConfig(opts: StartOptions, env: NodeJS.ProcessEnv): 
     loaded = { config: { ...base, transportConnectors: connectors }, warnings: [] };
   }
   if (opts.httpPort !== undefined) loaded.config = { ...loaded.config, http: { ...loaded.config.http, port: opts.httpPort } };
+  if (opts.httpHost !== undefined) loaded.config = { ...loaded.config, http: { ...loaded.config.http, host: opts.httpHost } };
   return loaded;
 }
 
