@@ -63,6 +63,7 @@ export class StompSession {
   private heartbeatTimers: TimerHandle[] = [];
   private frameTimer: TimerHandle | undefined;
   private readonly log: Logger;
+  private handlerContext: HandlerContext | undefined;
 
   constructor(
     private readonly transport: StompTransport,
@@ -148,7 +149,9 @@ export class StompSession {
     }
     let result: Promise<HandlerResult>;
     try {
-      result = Promise.resolve(handler(this.context(), frame, headersToRecord(frame)));
+      // The context only changes at CONNECT, so one object (and its closures) serves every frame.
+      this.handlerContext ??= this.context();
+      result = Promise.resolve(handler(this.handlerContext, frame, headersToRecord(frame)));
     } catch (e) {
       result = Promise.reject(e);
     }
