@@ -155,10 +155,15 @@ export class Broker {
   private async closeMaster(reason: string): Promise<void> {
     const listeners = this.listeners;
     this.listeners = [];
-    await Promise.all(listeners.map((l) => l.listener.stopAccepting()));
+    // server.close() calls back only once every connection has ended, so the connections are
+    // closed before waiting for it (awaiting first hung a demotion while clients were connected).
+    const stopped = Promise.all(listeners.map((l) => l.listener.stopAccepting()));
     for (const l of listeners) l.listener.closeAll();
+    await stopped;
     const core = this.currentCore;
     this.currentCore = undefined;
+    // As a standby the status shows the epoch the HA mode knows (the new master's), not our old one.
+    this.epoch = undefined;
     if (core) {
       await core.close().catch((e) => this.logger.warn({ err: (e as Error).message, reason }, 'error while closing the core'));
     }
