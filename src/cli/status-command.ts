@@ -21,10 +21,13 @@ export async function runStatus(opts: { http: string; json?: boolean; zk?: strin
   }
   const lines = [
     `broker   ${status.brokerName}  (QuorumMQ ${status.version})`,
-    `role     ${status.role}  mode=${status.mode}  store=${status.store}`,
+    `role     ${status.role}  mode=${status.mode}  store=${status.store}${status.epoch === undefined || status.epoch === null ? '' : `  epoch=${status.epoch}`}`,
     `uptime   ${Math.round(Number(status.uptimeMs) / 1000)} s`,
   ];
   if (status.reason) lines.push(`reason   ${status.reason}`);
+  // Shared file system mode: who holds the store lock, as the lock file says.
+  const lockInfo = status.ha as { lockFile?: string; lockHolder?: { nodeId: string; epoch: number; acquiredAt?: string } | null } | undefined;
+  if (lockInfo?.lockFile) lines.push(`lock     ${lockInfo.lockFile}  ${lockInfo.lockHolder ? `held by ${lockInfo.lockHolder.nodeId} (epoch ${lockInfo.lockHolder.epoch}${lockInfo.lockHolder.acquiredAt ? `, since ${lockInfo.lockHolder.acquiredAt}` : ''})` : 'names no holder'}`);
   const dests = status.destinations ?? [];
   if (dests.length > 0) {
     lines.push('', 'destination                                   depth  consumers   enqueued   dequeued');
