@@ -245,13 +245,18 @@ export class JournalStore implements MessageStore {
       const entries = await this.index.range(queue, fromSeq, maxCount);
       try {
         const records = await this.readLocs(entries.map((e) => e.loc));
-        return entries.map((e, i) => {
-          const op = decodeOp(records[i].type, records[i].payload);
+        const out: StoredMessage[] = [];
+        entries.forEach((e, i) => {
+          const r = records[i];
+          const op = r instanceof QmqError ? undefined : decodeOp(r.type, r.payload);
           if (!op || op.type !== 'add' || op.queue !== queue || op.seq !== e.seq) {
-            throw new QmqError('STORE_CORRUPT', `the index points ${queue}#${e.seq} at log position ${e.loc.position}, which holds something else; run \`quorummq store verify ${this.config.directory}\``);
+            const err = r instanceof QmqError ? r : new QmqError('STORE_CORRUPT', `the index points ${queue}#${e.seq} at log position ${e.loc.position}, which holds something else; run \`quorummq store verify ${this.config.directory}\``);
+            this.reportDamagedRead(queue, e.seq, e.loc.position, err);
+            return;
           }
-          return { queue, seq: e.seq, message: op.message };
+          out.push({ queue, seq: e.seq, message: op.message });
         });
+        return out;
       } catch (e) {
         // Compaction may have moved the records between the lookup and the read: look again.
         if (attempt < 2 && e instanceof QmqError && e.codeName === 'STORE_CORRUPT' && /no journal segment/.test(e.message)) continue;
@@ -260,10 +265,24 @@ export class JournalStore implements MessageStore {
     }
   }
 
-  /** Reads and CRC-checks records; neighbours in the log are fetched with one read. */
-  private async readLocs(locs: Loc[]): Promise<DecodedRecord[]> {
+  /**
+   * A record that fails its check on read is never handed out. It stays on disk for
+   * `store verify --repair`; the rest of the queue keeps flowing, and the damage is logged as an
+   * error (once per record) instead of stalling every consumer of the queue behind it.
+   */
+  private reportDamagedRead(queue: string, seq: number, position: number, err: QmqError): void {
+    this.damagedReads ??= new Set();
+    if (this.damagedReads.has(position)) return;
+    this.damagedReads.add(position);
+    this.logger.error({ code: err.code, queue, seq, position, directory: this.config.directory }, `${err.message}; the message is held back`);
+  }
+
+  private damagedReads: Set<number> | undefined;
+
+  /** Reads and CRC-checks records; neighbours in the log are fetched with one read. A damaged record comes back as its error. */
+  private async readLocs(locs: Loc[]): Promise<Array<DecodedRecord | QmqError>> {
     const order = locs.map((_, i) => i).sort((a, b) => locs[a].position - locs[b].position);
-    const out: DecodedRecord[] = new Array(locs.length);
+    const out: Array<DecodedRecord | QmqError> = new Array(locs.length);
     let i = 0;
     while (i < order.length) {
       const first = locs[order[i]];
@@ -282,7 +301,8 @@ export class JournalStore implements MessageStore {
         const l = locs[order[k]];
         const r = decodeRecordAt(buf, l.position - first.position, l.position);
         if (!r.ok || r.record.length !== l.length) {
-          throw new QmqError('STORE_CORRUPT', `the journal record at position ${l.position} failed its check on read (${r.ok ? 'length mismatch' : r.reason}); run \`quorummq store verify ${this.config.directory}\``);
+          out[order[k]] = new QmqError('STORE_CORRUPT', `the journal record at position ${l.position} failed its check on read (${r.ok ? 'length mismatch' : r.reason}); run \`quorummq store verify --repair ${this.config.directory}\` with the broker stopped`);
+          continue;
         }
         out[order[k]] = r.record;
       }
