@@ -168,7 +168,7 @@ export class JournalIndex {
 
   /** Forgets everything (the index is rebuilt from the log). */
   async wipe(): Promise<void> {
-    await this.flushDone;
+    while (this.flushing) await this.flushDone;
     await this.db.clear();
     this.active = new Layer();
     this.destinations.clear();
@@ -207,18 +207,24 @@ export class JournalIndex {
 
   /** Location of a live message, or undefined. Synchronous: LevelDB's getSync serves misses. */
   locate(queue: string, seq: number): Loc | undefined {
-    for (const layer of this.flushing ? [this.active, this.flushing] : [this.active]) {
-      const v = layer.msgs.get(queue)?.get(seq);
-      if (v !== undefined) return v ?? undefined;
-      if (layer.dropped.has(queue)) return undefined;
-    }
+    const v = this.locateInLayers(queue, seq);
+    if (v !== undefined) return v ?? undefined;
     const b = this.db.getSync(msgKey(queuePrefix(queue), seq));
     return b ? decodeLoc(b) : undefined;
   }
 
-  private locateInLayers(queue: string, seq: number): Loc | undefined {
-    const v = this.active.msgs.get(queue)?.get(seq) ?? this.flushing?.msgs.get(queue)?.get(seq);
-    return v ?? undefined;
+  /**
+   * What the in-memory layers say, newest first: a location, `null` when they settle that there
+   * is none (a removal, or a drop of the queue in a newer layer hides everything below it,
+   * including an older layer still being flushed), or undefined when only LevelDB can tell.
+   */
+  private locateInLayers(queue: string, seq: number): Loc | null | undefined {
+    for (const layer of this.flushing ? [this.active, this.flushing] : [this.active]) {
+      const v = layer.msgs.get(queue)?.get(seq);
+      if (v !== undefined) return v;
+      if (layer.dropped.has(queue)) return null;
+    }
+    return undefined;
   }
 
   txLocation(txId: string): Loc | undefined {
@@ -321,6 +327,8 @@ export class JournalIndex {
         // so replaying a copy never brings back an acked message.
         // Seqs of new messages are fresh (the broker only raises them), so only a compaction
         // copy pays for a LevelDB lookup; a re-add still seen in memory is not counted twice.
+        // A queue dropped and recreated reuses its seqs, so the drop must hide the old seq even
+        // while a flush still holds it in the frozen layer, or the new message goes uncounted.
         const existing = r.rewrite ? this.locate(op.queue, op.seq) : this.locateInLayers(op.queue, op.seq);
         this.setMsg(op.queue, op.seq, loc);
         const q = this.touchQueue(op.queue);
@@ -405,7 +413,11 @@ export class JournalIndex {
    * The caller must have fsynced the log up to `appliedEnd` (it only applies fsynced batches).
    */
   async flush(): Promise<void> {
-    await this.flushDone;
+    // Callers that arrive while a flush runs all wake when it ends; only the first to look may
+    // start the next one, the others wait again. Two flushes side by side would each replace
+    // `flushing` (hiding the other's frozen layer from lookups), and the later checkpoint could
+    // reach LevelDB before the entries it claims.
+    while (this.flushing) await this.flushDone;
     if (this.active.size === 0 && this.dirtyMeta.size === 0 && this.checkpoint.position === this.appliedEnd && this.hasCheckpoint) return;
     const layer = this.active;
     this.active = new Layer();
@@ -482,7 +494,7 @@ export class JournalIndex {
   }
 
   async close(): Promise<void> {
-    await this.flushDone;
+    while (this.flushing) await this.flushDone;
     await this.db.close();
   }
 
