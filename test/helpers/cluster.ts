@@ -258,6 +258,9 @@ export class Workload {
   private readonly tasks: Promise<void>[] = [];
   private readonly clients: StompClient[] = [];
   private stompitFailover: any = null;
+  private stompitClient: any = null;
+  private stompitHandle: { abort(): void } | null = null;
+  private closed = false;
   private consumer: StompClient | null = null;
 
   private constructor(
@@ -279,7 +282,7 @@ export class Workload {
   }
 
   private async startConsumer(): Promise<void> {
-    const c = await connect(this.cluster.failoverUrl(), { heartbeatMs: 1000, timeoutMs: 60_000 });
+    const c = await connect(this.cluster.failoverUrl(), { heartbeatMs: 1000, timeoutMs: 20_000 });
     this.consumer = c;
     this.clients.push(c);
     const sub = await c.subscribe(this.queue, { ack: 'client-individual', prefetch: 200 });
@@ -294,7 +297,7 @@ export class Workload {
   }
 
   private async startProducer(name: string): Promise<void> {
-    const c = await connect(this.cluster.failoverUrl(), { heartbeatMs: 1000, timeoutMs: 60_000, producerId: `${name}-${Date.now()}` });
+    const c = await connect(this.cluster.failoverUrl(), { heartbeatMs: 1000, timeoutMs: 20_000, producerId: `${name}-${Date.now()}` });
     this.clients.push(c);
     this.tasks.push(
       (async () => {
@@ -319,12 +322,17 @@ export class Workload {
     this.stompitFailover = failover;
     failover.on('error', () => undefined);
     let current: any = null;
-    failover.connect((error: Error | null, c: any, reconnect: () => void) => {
+    this.stompitHandle = failover.connect((error: Error | null, c: any, reconnect: () => void) => {
       if (error) return;
+      if (this.closed) {
+        c.destroy();
+        return;
+      }
       current = c;
+      this.stompitClient = c;
       c.on('error', () => {
         current = null;
-        reconnect();
+        if (!this.closed) reconnect();
       });
     });
     let i = 0;
@@ -380,10 +388,13 @@ export class Workload {
 
   async close(): Promise<void> {
     this.running = false;
+    this.closed = true;
     try {
-      this.stompitFailover?.removeAllListeners?.();
+      // stompit's failover retries forever once every broker is gone; only abort() ends that.
+      this.stompitHandle?.abort();
+      this.stompitClient?.destroy();
     } catch {
-      // ignore
+      // already gone
     }
     await Promise.all(this.clients.map((c) => Promise.race([c.close().catch(() => undefined), new Promise((r) => setTimeout(r, 2000))])));
   }
