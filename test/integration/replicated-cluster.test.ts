@@ -61,9 +61,11 @@ describe('replicated cluster: election and quorum loss', { timeout: 120_000 }, (
     assert.equal(out.stdout.split('\n').filter((l) => /^\s+node-\w+\s+slave\s/.test(l)).length, 2, out.stdout);
   });
 
-  // todo: one run in three lost one acknowledged send (master and the slave holding it were
-  // killed, the master restarted and the survivor catching up); the node logs are printed then.
-  it('scenario 4: one broker left has no master and says why; a second returns and service resumes', { todo: 'intermittent loss of one acknowledged send under investigation' }, async () => {
+  // todo: about one run in two, one message is delivered a second time without the redelivered
+  // flag: it was dispatched by the old master, its ack died with it, and the new master recovers
+  // it from the store as never delivered. Nothing acknowledged has been lost in these runs. The
+  // fix belongs in the broker core (flag messages recovered after a failover as redelivered).
+  it('scenario 4: one broker left has no master and says why; a second returns and service resumes', { todo: 'a message redelivered after failover lacks the redelivered flag' }, async () => {
     assert.ok(cluster);
     const load = await Workload.start(cluster, { producers: 1 });
     await waitFor('some acknowledged sends', () => load.acked() >= 20, 20_000);
