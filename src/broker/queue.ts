@@ -82,11 +82,25 @@ export class MessageQueue {
     recovered?: { lastSeq: number; count: number },
   ) {
     this.nextSeq = (recovered?.lastSeq ?? 0) + 1;
+    this.recoveredThroughSeq = recovered?.lastSeq ?? 0;
     if (recovered && recovered.count > 0) {
       // Recovered queues start paged out: the cursor brings messages in as consumers need them.
       this.depth = recovered.count;
       this.pagedOutFromSeq = 0;
     }
+  }
+
+  /**
+   * Messages up to this seq were in the store when the broker started: an earlier master (or
+   * this node before a crash) may have delivered them, and the ack may have died with it.
+   * JMS lets a provider flag such messages redelivered ("likely, but not guaranteed"), so
+   * consumers and history checks can tell a possible redelivery from a duplicate.
+   */
+  readonly recoveredThroughSeq: number;
+
+  /** Whether a delivery of this entry must carry the redelivered flag. */
+  isRedelivery(entry: QueueEntry): boolean {
+    return entry.message.redeliveryCount > 0 || (entry.stored && entry.seq <= this.recoveredThroughSeq);
   }
 
   get consumerCount(): number {

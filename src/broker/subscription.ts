@@ -101,7 +101,7 @@ export class Consumer implements Subscription, QueueConsumer {
       this.hooks.delivered(tag, this);
     }
     try {
-      this.sink.deliver({ tag, subscriptionId: this.req.id, message: entry.message, redelivered: entry.message.redeliveryCount > 0 });
+      this.sink.deliver({ tag, subscriptionId: this.req.id, message: entry.message, redelivered: queue.isRedelivery(entry) });
     } catch (err) {
       this.hooks.onSinkError(err);
     }

@@ -234,7 +234,8 @@ export class ReplicatedMode implements HaMode {
       mode: this.kind,
       role,
       epoch: this.epoch,
-      reason: this.phase === 'master' ? undefined : this.reason,
+      // A ZooKeeper problem explains everything else (no view, no election), so it comes first.
+      reason: this.phase === 'master' ? undefined : (this.elector?.sessionProblem ?? this.reason),
       details: {
         nodeId: this.nodeId,
         phase: this.phase,

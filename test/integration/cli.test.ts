@@ -1,8 +1,10 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { cleanupTemp, runCli, startBroker, tempDir } from '../helpers/broker-process.js';
+import { CLI, cleanupTemp, runCli, startBroker, tempDir } from '../helpers/broker-process.js';
+import { freePort } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait.js';
 
 after(() => cleanupTemp());
@@ -55,12 +57,34 @@ describe('quorummq CLI against a real broker process', () => {
     assert.match(r.stderr, /did you mean "directory"/);
   });
 
-  test("the seed's replicatedLevelDB config parses, then says replication is not available yet", async () => {
+  test("the seed's replicatedLevelDB block (addresses moved to loopback) starts as a standby and says why there is no master", async () => {
     const dir = tempDir();
-    const fixture = path.resolve('test/fixtures/config/seed-replicated-leveldb.xml');
-    const r = await runCli(['start', '--config', fixture, '--http-port', '0', '--data', dir], { cwd: dir });
-    assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /not available yet/);
+    const seed = readFileSync(path.resolve('test/fixtures/config/seed-replicated-leveldb.xml'), 'utf8');
+    const deadZk = await freePort(); // nothing listens here: ZooKeeper is unreachable
+    const stomp = await freePort();
+    const http = await freePort();
+    const file = path.join(dir, 'activemq.xml');
+    writeFileSync(
+      file,
+      seed
+        .replace(/zkAddress="[^"]*"/, `zkAddress="127.0.0.1:${deadZk}"`)
+        .replace('tcp://0.0.0.0:61619', 'tcp://127.0.0.1:0')
+        .replace('stomp://0.0.0.0:61613', `stomp://127.0.0.1:${stomp}`),
+    );
+    const child = spawn(process.execPath, [CLI, 'start', '--config', file, '--data', dir, '--http-port', String(http), '--log-format', 'json'], { cwd: dir, stdio: 'ignore' });
+    try {
+      const status = await waitFor('a standby status with a reason', async () => {
+        const s = (await (await fetch(`http://127.0.0.1:${http}/api/status`)).json()) as { role: string; mode: string; reason?: string };
+        return s.reason && /ZooKeeper/.test(s.reason) ? s : undefined;
+      }, 20_000);
+      assert.notEqual(status.role, 'master');
+      assert.match(status.mode, /replicated/);
+      assert.match(status.reason ?? '', new RegExp(`127\\.0\\.0\\.1:${deadZk}`), 'the reason names the ZooKeeper address it cannot reach');
+      assert.equal((await fetch(`http://127.0.0.1:${http}/readyz`)).status, 503, 'not ready without a master');
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
   });
 
   test('a connection refused is a clear CLI error', async () => {

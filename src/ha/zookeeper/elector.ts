@@ -62,7 +62,7 @@ export class ZkElector {
   private retryDelayMs = RETRY_MIN_MS;
   private lastView: GroupView | null = null;
   /** Why the elector has no usable session, for the status page. */
-  private downReason: string | null = 'connecting to ZooKeeper';
+  private downReason: string | null;
 
   constructor(
     private readonly opts: ElectorOptions,
@@ -71,6 +71,7 @@ export class ZkElector {
     this.clock = opts.clock ?? systemClock;
     this.log = opts.logger;
     this.record = initial;
+    this.downReason = `connecting to ZooKeeper at ${opts.connectString} (no session yet)`;
   }
 
   get view(): GroupView | null {

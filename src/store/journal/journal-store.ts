@@ -256,6 +256,12 @@ export class JournalStore implements MessageStore {
           }
           out.push({ queue, seq: e.seq, message: op.message });
         });
+        // The broker reads "fewer than asked" as "no more": when damaged records were held
+        // back from a full page, read on past them.
+        if (out.length < entries.length && entries.length === maxCount) {
+          const more = await this.read(queue, entries[entries.length - 1].seq + 1, maxCount - out.length);
+          out.push(...more);
+        }
         return out;
       } catch (e) {
         // Compaction may have moved the records between the lookup and the read: look again.
