@@ -14,7 +14,7 @@ import { cleanupTemp, tempDir } from '../helpers/broker-process.js';
 import { JdbcNode, jdbcXml, startJdbcGroup, type JdbcGroup } from '../helpers/jdbc-group.js';
 import { freePort } from '../helpers/ports.js';
 import { privatePostgres, type PostgresCluster } from '../helpers/postgres.js';
-import { RawStomp } from '../helpers/raw-stomp.js';
+import { RawStomp, header } from '../helpers/raw-stomp.js';
 import { waitFor } from '../helpers/wait.js';
 
 const LEASE_MS = 1500;
@@ -184,7 +184,7 @@ describe('JDBC master/slave (real processes, real PostgreSQL)', () => {
     assert.deepEqual(oldStatus.connectors, []);
     // The stale sends got no receipt: an ERROR, or the connection was closed on demotion.
     await waitFor('the stale connection to be answered or closed', () => raw.closed || raw.frames.some((f) => f.command === 'ERROR'), 10_000);
-    assert.deepEqual(raw.frames.filter((f) => f.command === 'RECEIPT').map((f) => f.headers['receipt-id']), []);
+    assert.deepEqual(raw.frames.filter((f) => f.command === 'RECEIPT').map((f) => header(f, 'receipt-id')), []);
     raw.close();
 
     const master = (await g.waitForMaster({ slaves: 1 })).master;

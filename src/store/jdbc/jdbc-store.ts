@@ -223,6 +223,10 @@ export class JdbcStore implements MessageStore {
   private async drain(): Promise<void> {
     const maxOps = this.opts.maxGroupOps ?? 4000;
     try {
+      // Writers woken by the previous commit send their next write in the same turn of the event
+      // loop; waiting for that turn to end lets them share one transaction instead of the first
+      // one going alone.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       while (this.pending.length > 0) {
         const group: PendingWrite[] = [];
         let n = 0;

@@ -10,44 +10,72 @@ export interface Statement {
 
 type AddOp = Extract<StoreOp, { type: 'add' }>;
 type RemoveOp = Extract<StoreOp, { type: 'remove' }>;
-type ProducerOp = Extract<StoreOp, { type: 'producer-seq' }>;
 
 /**
- * A batch of ops as SQL for one transaction. Runs of adds, removes and producer marks become
- * one statement each (arrays through `unnest`), so a group of many sends costs a handful of
- * round trips; other ops keep their place in the order, so an add followed by its remove in
- * the same batch still leaves nothing.
+ * A batch of ops as SQL for one transaction, in a few statements whatever its size: ops are
+ * gathered into one statement per kind (arrays through `unnest`), which is sound because ops
+ * on different rows commute. Only a destination or subscription removal cuts the batch in two,
+ * since it deletes whole store queues and must not take adds that come after it. Within a
+ * segment, removes run before adds and an add followed by its own remove is dropped, which is
+ * what applying the ops one by one would leave (an add then its remove: nothing; a remove then
+ * an add: the row).
  */
 export function writeStatements(t: TableNames, ops: readonly StoreOp[], epoch: number): Statement[] {
   const out: Statement[] = [];
-  let i = 0;
-  while (i < ops.length) {
-    const type = ops[i].type;
-    let j = i;
-    while (j < ops.length && ops[j].type === type) j++;
-    const run = ops.slice(i, j);
-    i = j;
-    switch (type) {
-      case 'add':
-        out.push(addRun(t, run as AddOp[], epoch));
+  let seg = newSegment();
+  for (const op of ops) {
+    switch (op.type) {
+      case 'add': {
+        const key = `${op.seq}\u0000${op.queue}`;
+        seg.adds.delete(key);
+        seg.adds.set(key, op);
+        seg.lastSeq.set(op.queue, Math.max(seg.lastSeq.get(op.queue) ?? 0, op.seq));
         break;
-      case 'remove':
-        out.push(removeRun(t, run as RemoveOp[]));
+      }
+      case 'remove': {
+        seg.adds.delete(`${op.seq}\u0000${op.queue}`);
+        seg.removes.push(op);
         break;
+      }
       case 'producer-seq':
-        out.push(producerRun(t, run as ProducerOp[]));
+        seg.producers.delete(op.producerId);
+        seg.producers.set(op.producerId, op.seq);
+        break;
+      case 'destination-remove':
+      case 'subscription-remove':
+        flush(t, seg, epoch, out);
+        seg = newSegment();
+        out.push(...single(t, op));
         break;
       default:
-        for (const op of run) out.push(...single(t, op));
+        seg.others.push(op);
     }
   }
+  flush(t, seg, epoch, out);
   return out;
 }
 
-function addRun(t: TableNames, run: AddOp[], epoch: number): Statement {
-  // ON CONFLICT may touch a row only once per statement: the last add of a (queue, seq) wins.
-  const byKey = new Map<string, AddOp>();
-  for (const op of run) byKey.set(`${op.seq}\u0000${op.queue}`, op);
+interface Segment {
+  adds: Map<string, AddOp>;
+  /** Highest seq added per queue, including adds removed again in the same batch (seqs never go back). */
+  lastSeq: Map<string, number>;
+  removes: RemoveOp[];
+  producers: Map<string, number>;
+  others: StoreOp[];
+}
+
+function newSegment(): Segment {
+  return { adds: new Map(), lastSeq: new Map(), removes: [], producers: new Map(), others: [] };
+}
+
+function flush(t: TableNames, seg: Segment, epoch: number, out: Statement[]): void {
+  if (seg.removes.length > 0) out.push(removeRun(t, seg.removes));
+  if (seg.lastSeq.size > 0) out.push(addRun(t, [...seg.adds.values()], seg.lastSeq, epoch));
+  if (seg.producers.size > 0) out.push(producerRun(t, seg.producers));
+  for (const op of seg.others) out.push(...single(t, op));
+}
+
+function addRun(t: TableNames, adds: AddOp[], lastSeq: Map<string, number>, epoch: number): Statement {
   const containers: string[] = [];
   const seqs: number[] = [];
   const producers: (string | null)[] = [];
@@ -55,8 +83,7 @@ function addRun(t: TableNames, run: AddOp[], epoch: number): Statement {
   const expirations: number[] = [];
   const priorities: number[] = [];
   const bodies: Buffer[] = [];
-  const lastSeq = new Map<string, number>();
-  for (const op of byKey.values()) {
+  for (const op of adds) {
     const m: Message = op.message;
     containers.push(op.queue);
     seqs.push(op.seq);
@@ -65,7 +92,6 @@ function addRun(t: TableNames, run: AddOp[], epoch: number): Statement {
     expirations.push(m.expires);
     priorities.push(m.priority);
     bodies.push(encodeMessage(m));
-    lastSeq.set(op.queue, Math.max(lastSeq.get(op.queue) ?? 0, op.seq));
   }
   return {
     text: `WITH ins AS (
@@ -87,12 +113,7 @@ function removeRun(t: TableNames, run: RemoveOp[]): Statement {
   };
 }
 
-function producerRun(t: TableNames, run: ProducerOp[]): Statement {
-  const last = new Map<string, number>();
-  for (const op of run) {
-    last.delete(op.producerId);
-    last.set(op.producerId, op.seq);
-  }
+function producerRun(t: TableNames, last: Map<string, number>): Statement {
   return {
     text: `INSERT INTO ${t.producers} (PRODUCER_ID, SEQ, TOUCHED) SELECT p, s, clock_timestamp() FROM unnest($1::text[], $2::bigint[]) AS r(p, s)
            ON CONFLICT (PRODUCER_ID) DO UPDATE SET SEQ = excluded.SEQ, TOUCHED = excluded.TOUCHED`,
@@ -134,6 +155,6 @@ function single(t: TableNames, op: StoreOp): Statement[] {
     case 'tx-commit':
       return [{ text: `INSERT INTO ${t.transactions} (TX_ID) VALUES ($1) ON CONFLICT DO NOTHING`, values: [op.txId] }];
     default:
-      throw new Error(`unexpected op ${op.type} outside a run`);
+      throw new Error(`unexpected op ${op.type} outside a segment`);
   }
 }
