@@ -28,6 +28,12 @@ export async function runStatus(opts: { http: string; json?: boolean; zk?: strin
   // Shared file system mode: who holds the store lock, as the lock file says.
   const lockInfo = status.ha as { lockFile?: string; lockHolder?: { nodeId: string; epoch: number; acquiredAt?: string } | null } | undefined;
   if (lockInfo?.lockFile) lines.push(`lock     ${lockInfo.lockFile}  ${lockInfo.lockHolder ? `held by ${lockInfo.lockHolder.nodeId} (epoch ${lockInfo.lockHolder.epoch}${lockInfo.lockHolder.acquiredAt ? `, since ${lockInfo.lockHolder.acquiredAt}` : ''})` : 'names no holder'}`);
+  // JDBC master/slave: who holds the lease row and when it lapses unless renewed.
+  const lease = status.ha as { leaseHolder?: string | null; leaseEpoch?: number; leaseExpiresAt?: string; leaseExpiresInMs?: number; database?: string } | undefined;
+  if (lease && 'leaseHolder' in lease) {
+    const expiry = lease.leaseExpiresAt === undefined ? '' : `, expires ${lease.leaseExpiresAt} (in ${lease.leaseExpiresInMs} ms)`;
+    lines.push(`lease    ${lease.database}  held by ${lease.leaseHolder ?? 'nobody'} (epoch ${lease.leaseEpoch ?? '?'}${expiry})`);
+  }
   const dests = status.destinations ?? [];
   if (dests.length > 0) {
     lines.push('', 'destination                                   depth  consumers   enqueued   dequeued');
