@@ -10,7 +10,7 @@ import net from 'node:net';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { connect, type StompClient } from '../../src/client/index.js';
-import { cleanupTemp, tempDir } from '../helpers/broker-process.js';
+import { cleanupTemp, runCli, tempDir } from '../helpers/broker-process.js';
 import { JdbcNode, jdbcXml, startJdbcGroup, type JdbcGroup } from '../helpers/jdbc-group.js';
 import { freePort } from '../helpers/ports.js';
 import { privatePostgres, type PostgresCluster } from '../helpers/postgres.js';
@@ -130,6 +130,9 @@ describe('JDBC master/slave (real processes, real PostgreSQL)', () => {
     assert.equal(typeof status.ha.leaseExpiresAt, 'string');
     assert.deepEqual(st.connectors, []);
     assert.equal(await refusesConnections(slave.stompPort), true, 'the slave has no client port open');
+    const cli = await runCli(['status', '--http', `http://127.0.0.1:${slave.httpPort}`]);
+    assert.match(cli.stdout, /role {5}slave {2}mode=jdbc/);
+    assert.match(cli.stdout, new RegExp(`lease {4}postgres@127\\.0\\.0\\.1:\\d+/\\w+ {2}held by ${master.name}@\\S+ \\(epoch 1, expires \\S+ \\(in \\d+ ms\\)\\)`));
     const c = await client(g.failoverUrl());
     await c.send('/queue/jdbc.two', 'hello', { persistent: 'true' });
     assert.deepEqual(await drain(master.url, '/queue/jdbc.two'), ['hello']);
