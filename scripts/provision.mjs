@@ -27,6 +27,15 @@ const needs = [
     packages: ['python3-stomp'],
   },
   {
+    name: 'postgresql',
+    // The server binaries for a throwaway cluster per run (initdb, pg_ctl), run as user postgres.
+    check: () =>
+      existsSync(`${process.env.QMQ_PG_BIN ?? '/usr/lib/postgresql/15/bin'}/initdb`) &&
+      sh('id postgres').status === 0 &&
+      sh('command -v runuser').status === 0,
+    packages: ['postgresql'],
+  },
+  {
     name: 'zookeeper',
     // The server, the logging jars it needs to say anything, and a JVM to run it.
     check: () =>

@@ -6,6 +6,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { provision } from './provision.mjs';
 import { startEnsemble } from './zookeeper.mjs';
+import { startPostgres } from './postgres.mjs';
 
 function findTests(dir) {
   const out = [];
@@ -42,6 +43,13 @@ if (usesZooKeeper) {
   services.push(() => zk.stop());
   env.QMQ_ZK_CONNECT = zk.connectString;
   console.error(`npm test: ZooKeeper ensemble at ${zk.connectString}`);
+}
+
+if (files.some((f) => /jdbc/.test(f))) {
+  const pg = await startPostgres();
+  services.push(() => pg.stop());
+  env.QMQ_PG_URL = pg.url;
+  console.error(`npm test: PostgreSQL at ${pg.url}`);
 }
 
 let status = 1;

@@ -15,8 +15,8 @@ export function createStore(persistence: PersistenceConfig, logger: Logger): Mes
       return new JournalStore(persistence, logger.child({ component: 'journal' }));
     case 'replicatedLevelDB':
       throw new QmqError(
-        'CONFIG_NOT_AVAILABLE',
-        'persistenceAdapter <replicatedLevelDB> is parsed, but replicated master/slave is not available yet in this version; use <kahaDB> or <levelDB> for a single durable broker',
+        'INTERNAL',
+        'a <replicatedLevelDB> store is opened by its HA mode (src/ha/replicated-mode.ts), never on its own',
       );
     case 'jdbc':
       // Unfenced: the JDBC HA mode builds its own store, fenced with the lease's epoch.
