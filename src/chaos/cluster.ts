@@ -5,8 +5,10 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { BrokerNode } from './broker-node.js';
+import { startJdbcCluster } from './jdbc-cluster.js';
 import type { NetworkLab } from './network-lab.js';
 import { freePort } from './ports.js';
+import { startReplicatedCluster } from './replicated-cluster.js';
 
 export type ChaosMode = 'single' | 'replicated' | 'sharedfs' | 'jdbc';
 export const CHAOS_MODES: readonly ChaosMode[] = ['single', 'replicated', 'sharedfs', 'jdbc'];
@@ -114,9 +116,9 @@ export async function startCluster(mode: ChaosMode, dir: string): Promise<ChaosC
       return startSingleCluster(dir);
     case 'sharedfs':
       return startSharedFsCluster(dir);
-    default:
-      // The HA modes (issues 5, 6, 7) plug in here as they land: 3 brokers sharing a
-      // brokerName, plus ZooKeeper (replicated) or PostgreSQL (jdbc).
-      throw new Error(`chaos mode '${mode}' is not wired yet: its HA mode is not in src/ha/create-ha-mode.ts`);
+    case 'replicated':
+      return startReplicatedCluster(dir);
+    case 'jdbc':
+      return startJdbcCluster(dir);
   }
 }

@@ -43,6 +43,8 @@ export interface ChaosRunReport {
   schedule: ScheduledFault[];
   /** Acknowledged messages still missing when the drain gave up. */
   outstandingAfterDrain: number;
+  /** Why no master served after the final heal, if none did (node log tails included). */
+  unhealed?: string;
   result: CheckResult;
   summary: string;
   files: { history: string; result: string; summary: string };
@@ -69,6 +71,7 @@ export async function runChaos(o: ChaosRunOptions): Promise<ChaosRunReport> {
     log,
   });
   let outstandingAfterDrain = 0;
+  let unhealed: string | undefined;
   try {
     log(`mode ${o.mode}, seed ${o.seed}, ${schedule.length} fault(s) planned over ${o.durationMs} ms`);
     await workload.start();
@@ -78,20 +81,28 @@ export async function runChaos(o: ChaosRunOptions): Promise<ChaosRunReport> {
     while (Date.now() < endMs) await new Promise((r) => setTimeout(r, 100));
     await faultsDone;
     await healAll(cluster);
-    await cluster.waitServing(60_000);
+    try {
+      await cluster.waitServing(60_000);
+    } catch (e) {
+      // Still check what happened: a cluster that never heals is a finding, and the history
+      // (with the acks that can no longer be drained counted as lost) is its evidence.
+      unhealed = (e as Error).message;
+      log(`the cluster did not heal: ${unhealed.split('\n')[0]}`);
+    }
     log('healed; stopping producers');
     await workload.stopProducing();
     log('draining');
-    outstandingAfterDrain = (await workload.drain(1500, o.drainTimeoutMs ?? 60_000)).outstanding;
+    outstandingAfterDrain = (await workload.drain(1500, unhealed ? 5000 : (o.drainTimeoutMs ?? 60_000))).outstanding;
   } finally {
     await workload.close();
     if (!o.cluster) await cluster.close();
   }
   const result = checkHistory(recorder.ops, { atMostOnceReceivers: workload.consumerQueues.atMostOnce });
+  if (unhealed) result.violations.push(`the cluster did not heal after the faults: ${unhealed.split('\n')[0]}`);
   const summary = formatSummary(result, `chaos ${o.mode} seed ${o.seed} (${Math.round(o.durationMs / 1000)} s, faults ${o.faults.join(',') || 'none'})`);
   const files = { history: path.join(o.outDir, 'history.json'), result: path.join(o.outDir, 'result.json'), summary: path.join(o.outDir, 'summary.txt') };
   recorder.writeJson(files.history);
-  const report: ChaosRunReport = { mode: o.mode, seed: o.seed, durationMs: o.durationMs, faults: o.faults, schedule, outstandingAfterDrain, result, summary, files };
+  const report: ChaosRunReport = { mode: o.mode, seed: o.seed, durationMs: o.durationMs, faults: o.faults, schedule, outstandingAfterDrain, unhealed, result, summary, files };
   writeFileSync(files.result, JSON.stringify({ ...report, summary: undefined }, null, 2) + '\n');
   writeFileSync(files.summary, summary);
   return report;
