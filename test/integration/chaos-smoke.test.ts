@@ -23,7 +23,8 @@ test('chaos smoke (single): kill -9 and pause under load lose no acknowledged me
   assert.ok(report.schedule.length >= 2, `faults planned: ${JSON.stringify(report.schedule)}`);
   assert.equal(r.failovers.length, report.schedule.length, report.summary);
   assert.equal(r.unrecoveredFaults, 0, report.summary);
-  assert.ok(r.acked > 100, report.summary);
+  // Enough traffic to mean something, without turning machine speed into a pass/fail condition.
+  assert.ok(r.acked > 20, report.summary);
   assert.equal(r.lost, 0, report.summary);
   assert.equal(r.unexpected, 0, report.summary);
   assert.equal(r.corrupt, 0, report.summary);
