@@ -156,7 +156,8 @@ export class MessageQueue {
         this.arrivedDuringRead.push(entry);
         return;
       }
-      if (this.pagedOutFromSeq !== undefined) return; // the cursor will reach it
+      // The cursor will reach it, unless a page-in already went past it while it was arriving.
+      if (this.pagedOutFromSeq !== undefined && entry.seq >= this.pagedOutFromSeq) return;
       if (this.pending.length >= WINDOW_MAX_MESSAGES || this.pendingBytes >= WINDOW_MAX_BYTES) {
         // Memory bound: leave it in the store and read it back when the window drains.
         this.pagedOutFromSeq = entry.seq;
@@ -286,6 +287,13 @@ export class MessageQueue {
     this.maybePageIn();
   }
 
+  /** Seqs reserved but not yet accepted (their store write has not resolved). */
+  private arrivingSeqs(): Set<number> {
+    const seqs = new Set<number>();
+    for (let i = this.arrivingHead; i < this.arriving.length; i++) seqs.add(this.arriving[i].entry.seq);
+    return seqs;
+  }
+
   private maybePageIn(): void {
     if (this.pagedOutFromSeq === undefined || this.pageInFlight || this.storeKey === undefined) return;
     if (this.consumers.length === 0 || this.pending.length >= WINDOW_LOW_MESSAGES) return;
@@ -297,8 +305,12 @@ export class MessageQueue {
         this.pageInFlight = false;
         if (this.closed) return;
         const loaded = new Set<number>();
+        // A send's record reaches the store before its write resolves (a replicated store waits
+        // for the slaves after the local write). Such an entry is still arriving and accept()
+        // brings it in; loading it here as well delivered it twice, the second time unflagged.
+        const arriving = this.arrivingSeqs();
         for (const row of rows) {
-          if (row.seq < from) continue;
+          if (row.seq < from || arriving.has(row.seq)) continue;
           loaded.add(row.seq);
           const entry: QueueEntry = { seq: row.seq, message: row.message, sizeBytes: sizeOf(row.message), stored: true };
           this.insertPending(entry);
@@ -314,6 +326,12 @@ export class MessageQueue {
           }
         } else {
           this.pagedOutFromSeq = rows[rows.length - 1].seq + 1;
+          // Accepted during the read but missing from its rows: the cursor is past them now.
+          for (const e of this.arrivedDuringRead) {
+            if (loaded.has(e.seq) || e.seq >= this.pagedOutFromSeq) continue;
+            this.insertPending(e);
+            this.usage.add(e.sizeBytes);
+          }
         }
         this.arrivedDuringRead = [];
         this.scheduleDispatch();
