@@ -185,6 +185,8 @@ export class ZkElector {
     session.on('suspended', (e: { why: string; silentMs: number }) => {
       if (this.session !== session) return;
       this.downReason = `ZooKeeper session suspended: ${e.why}`;
+      // Whatever we saw before may be stale by now; nothing may be decided on it after the session is back.
+      this.lastView = null;
       this.handlers?.onSessionDown('suspended', this.downReason, e.silentMs);
     });
     session.on('reconnected', () => {
@@ -198,6 +200,10 @@ export class ZkElector {
       this.session = null;
       this.znodePath = null;
       this.downReason = `ZooKeeper session lost: ${e.why}`;
+      // The old view may still name this node master. Acted on after re-registering (before the
+      // first fresh read), it made a frozen ex-master take a new epoch over the real master and
+      // truncate that master's acknowledged records (issue 5 scenario 7). No view until re-read.
+      this.lastView = null;
       this.handlers?.onSessionDown('lost', this.downReason, e.silentMs);
       this.retryDelayMs = RETRY_MIN_MS;
       this.scheduleRegister();
@@ -255,8 +261,10 @@ export class ZkElector {
         if (!members.some((m) => this.znodePath?.endsWith(`/${m.znode}`))) {
           this.log.warn({ znode: this.znodePath }, 'our registration is gone from ZooKeeper');
         }
+        // A read that began on a session since lost must not become the view.
+        if (this.stopped || this.session !== s || s.state !== 'connected') continue;
         this.lastView = { members, decision };
-        if (!this.stopped && this.session === s) this.handlers?.onView(this.lastView);
+        this.handlers?.onView(this.lastView);
       } while (this.refreshAgain);
     } finally {
       this.refreshing = false;
