@@ -66,7 +66,7 @@ export class BrokerNode {
     const [cmd, argv] = s.netns ? ['ip', ['netns', 'exec', s.netns, process.execPath, ...args]] : [process.execPath, args];
     const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], cwd: s.dataDir });
     const keep = (d: Buffer) => {
-      this.outputTail = (this.outputTail + d.toString('utf8')).slice(-16_384);
+      this.outputTail = (this.outputTail + d.toString('utf8')).slice(-262_144);
     };
     child.stdout!.on('data', keep);
     child.stderr!.on('data', keep);

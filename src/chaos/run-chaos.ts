@@ -95,6 +95,8 @@ export async function runChaos(o: ChaosRunOptions): Promise<ChaosRunReport> {
     outstandingAfterDrain = (await workload.drain(1500, unhealed ? 5000 : (o.drainTimeoutMs ?? 60_000))).outstanding;
   } finally {
     await workload.close();
+    // The last few KiB of each node's log, so a finding can be read after the processes are gone.
+    for (const n of cluster.nodes) writeFileSync(path.join(o.outDir, `${n.name}.log`), n.output());
     if (!o.cluster) await cluster.close();
   }
   const result = checkHistory(recorder.ops, { atMostOnceReceivers: workload.consumerQueues.atMostOnce });
