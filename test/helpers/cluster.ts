@@ -219,7 +219,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
 export interface History {
   /** Every send's outcome by message id: ok = receipted (acknowledged), failed = error, unknown = neither yet. */
   sends: Map<string, 'ok' | 'failed' | 'unknown'>;
-  deliveries: Array<{ id: string; redelivered: boolean; at: number }>;
+  deliveries: Array<{ id: string; redelivered: boolean; at: number; messageId?: string; via?: string }>;
   /** Wall time of each acknowledged send, for failover gaps. */
   ackTimes: number[];
 }
@@ -289,7 +289,7 @@ export class Workload {
     this.tasks.push(
       (async () => {
         for await (const m of sub) {
-          this.history.deliveries.push({ id: m.text(), redelivered: m.redelivered, at: Date.now() });
+          this.history.deliveries.push({ id: m.text(), redelivered: m.redelivered, at: Date.now(), messageId: m.headers['message-id'], via: c.connectedAddress });
           m.ack().catch(() => undefined);
         }
       })().catch(() => undefined),
@@ -369,6 +369,13 @@ export class Workload {
         }
       })(),
     );
+  }
+
+  /** Every delivery of `id`, and what happened to its send, for a failure message. */
+  explain(id: string): string {
+    const t0 = this.history.deliveries[0]?.at ?? 0;
+    const ds = this.history.deliveries.filter((d) => d.id === id).map((d) => `+${d.at - t0}ms ${d.messageId} via ${d.via}${d.redelivered ? ' redelivered' : ''}`);
+    return `${id}: send ${this.history.sends.get(id)}; deliveries: ${ds.join(' | ')}`;
   }
 
   /** Acknowledged sends so far. */

@@ -89,7 +89,8 @@ describe('replicated cluster: election and quorum loss', { timeout: 120_000 }, (
     const resumedMs = Date.now() - back;
     const result = await load.finish();
     await load.close();
-    if (result.lost.length > 0) {
+    if (result.lost.length > 0 || result.unflaggedDuplicates.length > 0) {
+      for (const id of result.unflaggedDuplicates) console.log(load.explain(id));
       for (const n of cluster.nodes) {
         const lines = n.logLines(/elected|demot|master|truncat|catch|epoch|follow/i).map((l) => `${l.time ?? ''} ${l.msg} ${JSON.stringify({ ...l, msg: undefined, time: undefined, pid: undefined, hostname: undefined, level: undefined })}`);
         console.log(`--- ${n.name} (${n === master ? 'first master' : n === survivor ? 'survivor' : 'killed slave'})\n${lines.join('\n')}`);
