@@ -95,12 +95,15 @@ describe('JDBC lease', () => {
     assert.deepEqual(rb.log, []);
     await ra.store!.write([add(1)]);
     const t0 = Date.now();
+    // As the node does on a graceful stop: close the core's store, then give the lease up.
+    await ra.store!.close();
     await a.stop();
     await waitFor('b elected', () => rb.epoch !== undefined, 5000);
     const takeoverMs = Date.now() - t0;
     assert.equal(rb.epoch, 2);
     assert.ok(takeoverMs < 800, `a released lease is taken at once, not after expiry (${takeoverMs} ms)`);
     assert.equal((await rb.store!.read('queue://q', 0, 10)).length, 1, 'the new master recovers from the tables');
+    await rb.store!.close();
     await b.stop();
   });
 
