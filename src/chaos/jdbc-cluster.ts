@@ -50,7 +50,9 @@ export function jdbcChaosXml(o: { brokerName: string; databaseUrl: string; stomp
 export async function startJdbcCluster(dir: string, o: JdbcClusterOptions = {}): Promise<ChaosCluster> {
   const size = o.size ?? 3;
   const { startPostgres } = await loadPostgresScript();
-  const pg = await startPostgres({ dir: path.join(dir, 'postgres') });
+  // PostgreSQL picks its own directory: it runs as the `postgres` user when we are root, and a
+  // run's directory (often mkdtemp, mode 0700) may not be traversable by it.
+  const pg = await startPostgres();
   const databaseUrl = await pg.createDatabase('qmq_chaos');
   const nodes: BrokerNode[] = [];
   try {

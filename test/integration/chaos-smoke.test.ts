@@ -7,7 +7,7 @@ import { cleanupTemp, tempDir } from '../helpers/broker-process.js';
 after(cleanupTemp);
 
 // The CI smoke run: `single` with kill -9 and SIGSTOP of the only node, then restart/resume.
-// The HA modes join here as they land (issues 5, 6, 7).
+// The HA modes join here as they are wired in src/chaos/cluster.ts.
 test('chaos smoke (single): kill -9 and pause under load lose no acknowledged message', async () => {
   const report = await runChaos({
     mode: 'single',
@@ -47,6 +47,27 @@ test('chaos smoke (sharedfs): kill -9 of master and slaves on a shared journal l
   });
   const r = report.result;
   assert.ok(report.schedule.length >= 1, report.summary);
+  assert.equal(r.unrecoveredFaults, 0, report.summary);
+  assert.equal(r.lost, 0, report.summary);
+  assert.equal(r.unexpected, 0, report.summary);
+  assert.equal(r.corrupt, 0, report.summary);
+  assert.deepEqual(r.violations, []);
+});
+
+test('chaos smoke (jdbc): kill -9 and a pause past the lease on a PostgreSQL-backed group lose no acknowledged message', async () => {
+  const report = await runChaos({
+    mode: 'jdbc',
+    durationMs: 14_000,
+    faults: ['kill', 'pause'],
+    seed: 1,
+    outDir: tempDir('qmq-chaos-smoke-jdbc-'),
+    producers: 3,
+    // Past the 1.5 s lease, so the paused master loses it.
+    pauseMs: 2500,
+    drainTimeoutMs: 30_000,
+  });
+  const r = report.result;
+  assert.ok(report.schedule.length >= 2, report.summary);
   assert.equal(r.unrecoveredFaults, 0, report.summary);
   assert.equal(r.lost, 0, report.summary);
   assert.equal(r.unexpected, 0, report.summary);
