@@ -31,8 +31,10 @@ function storeDir(n: ClusterNode): string {
 function dumpLogs(cluster: Cluster, why: string): void {
   console.log(`--- ${why}`);
   for (const n of cluster.nodes) {
-    const lines = n.logLines(/elected|demot|master|truncat|catch|epoch|follow|refused|fenc|giving up/i).map((l) => `${l.time ?? ''} ${l.msg}`);
-    console.log(`--- ${n.name}\n${lines.join('\n')}`);
+    const lines = n
+      .logLines(/elected|demot|master|truncat|catch|epoch|follow|refused|fenc|giving up|started|recovered|closing connection|session|stream/i)
+      .map((l) => `${l.time ?? ''} ${l.msg}${l.remote ? ` remote=${String(l.remote)}` : ''}`);
+    console.log(`--- ${n.name} (stomp ${n.stompPort})\n${lines.join('\n')}`);
   }
 }
 
