@@ -93,6 +93,8 @@ class MasterStore implements MessageStore {
     private readonly inner: MessageStore & { fence(reason: string): void },
     readonly epoch: number,
     private readonly onSyncTimeout: (e: QmqError) => void,
+    /** Whether our ZooKeeper session is certainly alive now: the lease on mastership. */
+    private readonly leaseIsValid: () => boolean = () => true,
   ) {}
 
   fence(reason: string): void {
@@ -115,6 +117,13 @@ class MasterStore implements MessageStore {
     }
     // Acknowledging after a fence would let a deposed master confirm a send the new one may lack.
     if (this.fencedBecause) throw new QmqError('FENCED', `this node is no longer master of epoch ${this.epoch}: ${this.fencedBecause}`);
+    // Checked at the moment of acknowledging, not left to the watchdog's timer: after a pause the
+    // event loop may deliver slave acks before any timer runs, while a successor already serves.
+    // Not acknowledged, but not fenced either: the watchdog decides about demotion, and the
+    // client resends (duplicate detection drops the copy if this one survives).
+    if (!this.leaseIsValid()) {
+      throw new QmqError('NOT_MASTER', `this node cannot prove it is still master of epoch ${this.epoch}: no answer from ZooKeeper within 2/3 of the session timeout`);
+    }
   }
 
   read(queue: string, fromSeq: number, maxCount: number): Promise<StoredMessage[]> {
@@ -476,8 +485,11 @@ export class ReplicatedMode implements HaMode {
 
   private async openMaster(epoch: number, server: ReplicationServerLike): Promise<void> {
     if (this.server !== server || this.phase !== 'taking-over' || this.stopped) return;
-    const store = new MasterStore(this.replication.store(this.journal, server), epoch, (e) =>
-      this.fenceNow(`a send waited syncTimeout (${this.cfg.syncTimeoutMs} ms) for the sync level: ${e.message}`),
+    const store = new MasterStore(
+      this.replication.store(this.journal, server),
+      epoch,
+      (e) => this.fenceNow(`a send waited syncTimeout (${this.cfg.syncTimeoutMs} ms) for the sync level: ${e.message}`),
+      () => this.elector?.sessionIsFresh() ?? false,
     );
     this.store = store;
     this.phase = 'master';

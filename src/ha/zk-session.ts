@@ -115,6 +115,13 @@ export class ZkSession extends EventEmitter {
     });
   }
 
+  /** True while ZooKeeper has certainly not expired this session (see `SessionLiveness.isFresh`). */
+  isFresh(): boolean {
+    // A dropped connection alone is not expiry: ZooKeeper expires a session only T after it last
+    // heard from it, and `liveness` dates that from the last answered request's send time.
+    return this.current !== 'lost' && this.current !== 'closed' && this.liveness.isFresh(this.clock.now());
+  }
+
   get state(): ZkSessionState {
     return this.current;
   }
@@ -140,11 +147,12 @@ export class ZkSession extends EventEmitter {
       // One probe at a time: against a frozen server, more would only queue up behind it.
       if (!this.probeInFlight) {
         this.probeInFlight = true;
+        const sentAt = this.clock.now();
         this.client.exists('/', (err) => {
           this.probeInFlight = false;
           // An error reply (other than a lost connection) still proves the server is serving us.
           if (!err || (errorCode(err) !== zookeeper.Exception.CONNECTION_LOSS && errorCode(err) !== zookeeper.Exception.SESSION_EXPIRED)) {
-            this.apply(this.liveness.onAnswer(this.clock.now()));
+            this.apply(this.liveness.onAnswer(this.clock.now(), sentAt));
           }
         });
       }
@@ -217,6 +225,7 @@ export class ZkSession extends EventEmitter {
     if (this.current === 'lost' || this.current === 'closed') {
       return Promise.reject(unavailable(`${what}: the session is ${this.current}${this.lostReason ? ` (${this.lostReason})` : ''}`));
     }
+    const sentAt = this.clock.now();
     return new Promise<T>((resolve, reject) => {
       let settled = false;
       const timer = this.clock.schedule(this.operationTimeoutMs, () => {
@@ -228,7 +237,7 @@ export class ZkSession extends EventEmitter {
         if (settled) return;
         settled = true;
         timer.cancel();
-        if (!err || errorCode(err) !== zookeeper.Exception.CONNECTION_LOSS) this.apply(this.liveness.onAnswer(this.clock.now()));
+        if (!err || errorCode(err) !== zookeeper.Exception.CONNECTION_LOSS) this.apply(this.liveness.onAnswer(this.clock.now(), sentAt));
         if (err) reject(err);
         else resolve(value as T);
       });

@@ -57,3 +57,15 @@ test('expiry reported by the client loses the session at once', () => {
   assert.match(e!.to === 'lost' ? e!.why : '', /expired/);
   assert.equal(l.onExpired(60), null);
 });
+
+test('an answer counts from when its request was sent: a reply read after a long pause does not refresh the session', () => {
+  const l = new SessionLiveness(3000, 0);
+  // A probe sent at t=500 whose answer is only read at t=9500 (the process was SIGSTOPped).
+  l.onAnswer(9500, 500);
+  assert.equal(l.silentMs(9500), 9000);
+  assert.equal(l.isFresh(9500), false, 'the session may have expired meanwhile');
+  // A fresh round trip proves it again.
+  l.onAnswer(9520, 9510);
+  assert.equal(l.isFresh(9520), true);
+  assert.equal(l.isFresh(9510 + 2000), false, 'fresh only within 2/3 of the timeout');
+});

@@ -83,6 +83,13 @@ export class ZkElector {
     return this.downReason;
   }
 
+  /** Whether this node's ZooKeeper session is certainly alive right now. */
+  sessionIsFresh(): boolean {
+    const s = this.session as (ElectorSession & { isFresh?: () => boolean }) | null;
+    if (!s) return false;
+    return s.isFresh ? s.isFresh() : s.state === 'connected';
+  }
+
   get grantedSessionTimeoutMs(): number | undefined {
     return this.session?.grantedSessionTimeoutMs;
   }

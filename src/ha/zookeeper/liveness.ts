@@ -46,11 +46,17 @@ export class SessionLiveness {
     return nowMs - this.lastAnswerAtMs;
   }
 
-  /** The server answered a request (any request proves the session is being served). */
-  onAnswer(nowMs: number): LivenessTransition | null {
+  /**
+   * The server answered a request (any request proves the session is being served). The proof
+   * dates from when the request was SENT, not from when the answer arrived: an answer that sat in
+   * a socket buffer while this process was paused says nothing about the session after the
+   * request left, and ZooKeeper may have expired it since (a stale master must not think its
+   * session fresh because of it).
+   */
+  onAnswer(nowMs: number, sentAtMs: number = nowMs): LivenessTransition | null {
     if (this.current === 'lost') return null;
     const silentMs = this.silentMs(nowMs);
-    this.lastAnswerAtMs = Math.max(this.lastAnswerAtMs, nowMs);
+    this.lastAnswerAtMs = Math.max(this.lastAnswerAtMs, Math.min(sentAtMs, nowMs));
     if (this.current === 'suspended' && !this.disconnected) {
       this.current = 'connected';
       return { to: 'reconnected', silentMs };
@@ -79,6 +85,15 @@ export class SessionLiveness {
   }
 
   /** Called every probe interval. */
+  /**
+   * Whether the session is certainly still alive now: heard from within 2/3 of the timeout. A
+   * master checks this at the moment it acknowledges a send, whatever order the event loop ran
+   * its timers and socket reads in after a pause.
+   */
+  isFresh(nowMs: number): boolean {
+    return this.current !== 'lost' && this.silentMs(nowMs) < this.suspendAfterMs;
+  }
+
   check(nowMs: number): LivenessTransition | null {
     const silentMs = this.silentMs(nowMs);
     if (this.current !== 'lost' && silentMs >= this.sessionTimeoutMs) {
