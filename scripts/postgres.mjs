@@ -7,10 +7,10 @@
 //   node scripts/postgres.mjs start [--dir DIR]    prints the URL as JSON, runs until SIGINT/SIGTERM
 import { spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { exitGuard, freePorts } from './process-guard.mjs';
 
 export const PG_BIN = process.env.QMQ_PG_BIN ?? '/usr/lib/postgresql/15/bin';
 
@@ -30,34 +30,9 @@ function postgresUid() {
   return { uid: Number(uid), gid: Number(gid) };
 }
 
-async function freePort() {
-  const s = net.createServer();
-  await new Promise((resolve, reject) => {
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = s.address();
-  await new Promise((r) => s.close(() => r()));
-  return port;
-}
 
-const live = new Set();
-let exitHookInstalled = false;
-function installExitHook() {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  // If the owner exits without stop(), take the postmaster with it rather than leak it.
-  process.on('exit', () => {
-    for (const pid of live) {
-      try {
-        process.kill(pid, 'SIGCONT');
-        process.kill(pid, 'SIGQUIT');
-      } catch {
-        // already gone
-      }
-    }
-  });
-}
+// If the owner exits without stop(), take the postmaster with it rather than leak it.
+const live = exitGuard('SIGQUIT');
 
 function alive(pid) {
   try {
@@ -101,12 +76,11 @@ export async function startPostgres(opts = {}) {
       ['local all all trust', 'host all postgres 127.0.0.1/32 trust', 'host all all 127.0.0.1/32 scram-sha-256', ''].join('\n'),
     );
   }
-  const port = opts.port ?? (await freePort());
+  const port = opts.port ?? (await freePorts(1))[0];
   const settings = { listen_addresses: '127.0.0.1', port: String(port), unix_socket_directories: dir, max_connections: '200', ...opts.settings };
   const serverOpts = Object.entries(settings)
     .map(([k, v]) => `-c ${k}=${v}`)
     .join(' ');
-  installExitHook();
 
   let pid = 0;
   async function start() {

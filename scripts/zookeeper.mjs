@@ -9,28 +9,13 @@ import { mkdirSync, mkdtempSync, openSync, closeSync, writeFileSync, existsSync 
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { exitGuard, freePorts } from './process-guard.mjs';
 
 const ZK_JAR = '/usr/share/java/zookeeper.jar';
 // The manifest class path has no SLF4J binding; without these two the server logs nothing.
 const CLASSPATH = [ZK_JAR, '/usr/share/java/slf4j-log4j12.jar', '/usr/share/java/log4j-1.2.jar'].join(':');
 
 /** Asks the OS for `count` distinct free ports, holding them all until every one is known. */
-async function freePorts(count) {
-  const servers = [];
-  try {
-    for (let i = 0; i < count; i++) {
-      const s = net.createServer();
-      await new Promise((resolve, reject) => {
-        s.once('error', reject);
-        s.listen(0, '127.0.0.1', resolve);
-      });
-      servers.push(s);
-    }
-    return servers.map((s) => s.address().port);
-  } finally {
-    await Promise.all(servers.map((s) => new Promise((r) => s.close(() => r()))));
-  }
-}
 
 /** Sends a four-letter command; resolves with the reply, or null if the server does not answer in time. */
 export function fourLetter(port, cmd, timeoutMs = 1000) {
@@ -84,23 +69,8 @@ const LOG4J = [
   'log4j.appender.CONSOLE.layout.ConversionPattern=%d{ISO8601} [myid:%X{myid}] - %-5p [%t:%C{1}@%L] - %m%n',
 ].join('\n');
 
-const live = new Set();
-let exitHookInstalled = false;
-function installExitHook() {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  // If the owner exits without stop(), take the servers with it rather than leak JVMs.
-  process.on('exit', () => {
-    for (const pid of live) {
-      try {
-        process.kill(pid, 'SIGCONT');
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  });
-}
+// If the owner exits without stop(), take the servers with it rather than leak JVMs.
+const live = exitGuard('SIGKILL');
 
 /**
  * Starts `nodes` ZooKeeper servers (1 = standalone) and waits until each reports leader,
@@ -116,7 +86,6 @@ export async function startEnsemble(opts = {}) {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'qmq-zk-'));
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'log4j.properties'), LOG4J + '\n');
-  installExitHook();
 
   const ports = await freePorts(count * 3);
   const nodes = [];
