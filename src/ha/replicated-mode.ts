@@ -122,7 +122,9 @@ class MasterStore implements MessageStore {
     // Not acknowledged, but not fenced either: the watchdog decides about demotion, and the
     // client resends (duplicate detection drops the copy if this one survives).
     if (!this.leaseIsValid()) {
-      throw new QmqError('NOT_MASTER', `this node cannot prove it is still master of epoch ${this.epoch}: no answer from ZooKeeper within 2/3 of the session timeout`);
+      // The batch is stored and replicated, so "failed" would be a lie as much as "done": the
+      // client must treat it as in doubt (resend with its producer seq, or ask about the commit).
+      throw new QmqError('OUTCOME_UNKNOWN', `this node cannot prove it is still master of epoch ${this.epoch}: no answer from ZooKeeper within 2/3 of the session timeout`);
     }
   }
 

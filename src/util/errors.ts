@@ -44,6 +44,8 @@ export const ErrorCodes = {
   NO_QUORUM: 'QMQ-5002',
   FENCED: 'QMQ-5003',
   SYNC_TIMEOUT: 'QMQ-5004',
+  /** The work may or may not have taken effect; the connection is closed without an answer. */
+  OUTCOME_UNKNOWN: 'QMQ-5005',
   // client side
   OPERATION_TIMEOUT: 'QMQ-7001',
   TRANSACTION_ROLLED_BACK: 'QMQ-7002',

@@ -276,6 +276,13 @@ export class StompSession {
       const r = this.replies.shift()!;
       if (this.closed) continue;
       if (r.error) {
+        if (r.error.codeName === 'OUTCOME_UNKNOWN') {
+          // Neither RECEIPT nor ERROR would be true: drop the connection, so the client treats
+          // the frame as in doubt (a failover client resends, or asks about its commit).
+          this.log.warn({ err: r.error.message, command: r.command }, 'closing the connection: outcome unknown');
+          this.closeAfterError();
+          return;
+        }
         if (r.error.codeName === 'INTERNAL') this.log.error({ err: r.error.message, command: r.command }, 'frame failed');
         this.sendError(r.error, r.receipt);
         // ActiveMQ keeps the connection for non-fatal errors (unknown transaction, bad selector, …).
