@@ -6,6 +6,7 @@ import { connect, type StompClient } from '../../src/client/index.js';
 import { cleanupTemp, startBroker, tempDir, type BrokerProcess } from '../helpers/broker-process.js';
 import { freePort } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait.js';
+import { drainQueue } from '../helpers/drain.js';
 
 const brokers: BrokerProcess[] = [];
 const clients: StompClient[] = [];
@@ -64,20 +65,7 @@ async function receiptEatingProxy(targetPort: number): Promise<{ port: number; s
   };
 }
 
-/** Consumes everything on a queue until it has been quiet for `quietMs`. */
-async function drain(url: string, destination: string, quietMs = 500): Promise<string[]> {
-  const c = await client(url);
-  const sub = await c.subscribe(destination, { ack: 'client-individual', prefetch: 500 });
-  const bodies: string[] = [];
-  for (;;) {
-    const m = await sub.next(quietMs);
-    if (!m) break;
-    bodies.push(m.text());
-    await m.ack();
-  }
-  await c.close();
-  return bodies;
-}
+const drain = (url: string, destination: string, quietMs = 500) => drainQueue(() => client(url), destination, quietMs);
 
 describe('TypeScript client failover against real broker processes', () => {
   test('kill -9 while 4 producers send through failover: every send resolves exactly once, no loss, no duplicate', async () => {

@@ -16,6 +16,7 @@ import { freePort } from '../helpers/ports.js';
 import { privatePostgres, type PostgresCluster } from '../helpers/postgres.js';
 import { RawStomp, header } from '../helpers/raw-stomp.js';
 import { waitFor } from '../helpers/wait.js';
+import { drainQueue, lostAndDuplicated } from '../helpers/drain.js';
 
 const LEASE_MS = 1500;
 const KEEPALIVE_MS = 300;
@@ -94,29 +95,8 @@ function produce(url: string, destination: string, producers: number, perProduce
   return { acked, failures, done };
 }
 
-/** Consumes a queue until it has been quiet for `quietMs`; returns the bodies in arrival order. */
-async function drain(url: string, destination: string, quietMs = 800): Promise<string[]> {
-  const c = await client(url);
-  const sub = await c.subscribe(destination, { ack: 'client-individual', prefetch: 500 });
-  const bodies: string[] = [];
-  for (;;) {
-    const m = await sub.next(quietMs);
-    if (!m) break;
-    bodies.push(m.text());
-    await m.ack();
-  }
-  await c.close();
-  return bodies;
-}
+const drain = (url: string, destination: string, quietMs = 800) => drainQueue(() => client(url), destination, quietMs);
 
-function lossAndDuplicates(acked: Set<string>, received: string[]): { missing: string[]; duplicates: string[] } {
-  const counts = new Map<string, number>();
-  for (const b of received) counts.set(b, (counts.get(b) ?? 0) + 1);
-  return {
-    missing: [...acked].filter((b) => !counts.has(b)),
-    duplicates: [...counts].filter(([, n]) => n > 1).map(([b]) => b),
-  };
-}
 
 describe('JDBC master/slave (real processes, real PostgreSQL)', () => {
   test('two brokers on one database: one master; the slave keeps its client ports closed and names the holder', async () => {
@@ -160,7 +140,7 @@ describe('JDBC master/slave (real processes, real PostgreSQL)', () => {
     assert.deepEqual(run.failures, []);
     assert.equal(run.acked.size, 8 * perProducer);
     const received = await drain(next.master.url, '/queue/jdbc.kill');
-    assert.deepEqual(lossAndDuplicates(run.acked, received), { missing: [], duplicates: [] });
+    assert.deepEqual(lostAndDuplicated(run.acked, received), { lost: [], duplicated: [] });
     assert.equal(received.length, 8 * perProducer);
   });
 
@@ -226,7 +206,7 @@ describe('JDBC master/slave (real processes, real PostgreSQL)', () => {
     assert.deepEqual(run.failures, []);
     const { master } = await g.waitForMaster({ slaves: 1, timeoutMs: 20_000 });
     const received = await drain(master.url, '/queue/jdbc.pgrestart');
-    assert.deepEqual(lossAndDuplicates(run.acked, received), { missing: [], duplicates: [] });
+    assert.deepEqual(lostAndDuplicated(run.acked, received), { lost: [], duplicated: [] });
   });
 
   test('a wrong password and an unreachable database stop the broker at startup with a clear error', async () => {

@@ -8,6 +8,7 @@ import { dumpStore } from '../../src/cli/store-command.js';
 import { cleanupTemp, tempDir } from '../helpers/broker-process.js';
 import { waitFor } from '../helpers/wait.js';
 import { failoverUrl, killAllNodes, startSharedNode, type SharedNode } from './sharedfs-cluster.js';
+import { drainQueue, lostAndDuplicated } from '../helpers/drain.js';
 
 // Shared file system master/slave with real broker processes on one store directory (issue 6).
 // Defaults throughout: lockKeepAlivePeriod 1000 ms, lockAcquireSleepInterval 1000 ms.
@@ -76,26 +77,8 @@ function produce(url: string, queue: string, producers: number, perProducer: num
   return { done, acked: () => acked.size };
 }
 
-/** Receives a queue until it is quiet; returns every body in delivery order (duplicates kept). */
-async function drain(url: string, queue: string, quietMs = 700): Promise<string[]> {
-  const c = await client(url);
-  const sub = await c.subscribe(queue, { ack: 'client-individual', prefetch: 500 });
-  const bodies: string[] = [];
-  for (;;) {
-    const m = await sub.next(quietMs);
-    if (!m) break;
-    bodies.push(m.text());
-    await m.ack();
-  }
-  await c.close();
-  return bodies;
-}
+const drain = (url: string, queue: string, quietMs = 700) => drainQueue(() => client(url), queue, quietMs);
 
-function lostAndDuplicated(acked: Iterable<string>, received: string[]): { lost: string[]; duplicated: string[] } {
-  const counts = new Map<string, number>();
-  for (const b of received) counts.set(b, (counts.get(b) ?? 0) + 1);
-  return { lost: [...acked].filter((b) => !counts.has(b)), duplicated: [...counts].filter(([, n]) => n > 1).map(([b]) => b) };
-}
 
 function logTime(node: SharedNode, msg: string, after = 0): number | undefined {
   return node.logs(msg).map((l) => Number(l.time)).find((t) => t >= after);
