@@ -4,14 +4,14 @@
  * (picked free once, kept across restarts) so a failover URL can list them all; the replication
  * bind uses port 0. Roles come from polling each node's `/api/status`. `stopAll()` kills by PID.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import stompit from 'stompit';
 import { connect, type StompClient } from '../../src/client/index.js';
-import { CLI, tempDir } from './broker-process.js';
+import { tempDir } from './broker-process.js';
 import { freePort } from './ports.js';
 import { waitFor } from './wait.js';
+import { BrokerNodeProcess } from './node-process.js';
 
 export interface NodeStatus {
   role: 'master' | 'slave' | 'standby';
@@ -34,94 +34,16 @@ export interface ClusterOptions {
   attrs?: (index: number) => Record<string, string>;
 }
 
-export class ClusterNode {
-  proc: ChildProcess | null = null;
-  private out = '';
-  private exitedPromise: Promise<number | null> = Promise.resolve(null);
-  running = false;
-
+export class ClusterNode extends BrokerNodeProcess<NodeStatus> {
   constructor(
     readonly index: number,
-    readonly name: string,
-    readonly dir: string,
-    readonly configFile: string,
-    readonly stompPort: number,
-    readonly httpPort: number,
-  ) {}
-
-  get pid(): number | undefined {
-    return this.proc?.pid;
-  }
-
-  get url(): string {
-    return `tcp://127.0.0.1:${this.stompPort}`;
-  }
-
-  output(): string {
-    return this.out;
-  }
-
-  /** Log lines (JSON) whose `msg` matches. */
-  logLines(msg: RegExp): Array<Record<string, unknown>> {
-    const lines: Array<Record<string, unknown>> = [];
-    for (const line of this.out.split('\n')) {
-      if (!line.startsWith('{')) continue;
-      try {
-        const o = JSON.parse(line) as Record<string, unknown>;
-        if (typeof o.msg === 'string' && msg.test(o.msg)) lines.push(o);
-      } catch {
-        // a partial line
-      }
-    }
-    return lines;
-  }
-
-  start(): void {
-    if (this.running) throw new Error(`${this.name} is already running`);
-    const child = spawn(
-      process.execPath,
-      [CLI, 'start', '--config', this.configFile, '--data', path.join(this.dir, 'data'), '--http-port', String(this.httpPort), '--log-format', 'json'],
-      { stdio: ['ignore', 'pipe', 'pipe'], cwd: this.dir },
-    );
-    this.proc = child;
-    this.running = true;
-    child.stdout!.on('data', (d) => (this.out += d));
-    child.stderr!.on('data', (d) => (this.out += d));
-    this.exitedPromise = new Promise((resolve) =>
-      child.on('exit', (code) => {
-        this.running = false;
-        resolve(code);
-      }),
-    );
-  }
-
-  async status(): Promise<NodeStatus | null> {
-    if (!this.running) return null;
-    try {
-      const res = await fetch(`http://127.0.0.1:${this.httpPort}/api/status`, { signal: AbortSignal.timeout(1000) });
-      return (await res.json()) as NodeStatus;
-    } catch {
-      return null;
-    }
-  }
-
-  /** Sends a signal by PID (SIGKILL, SIGSTOP, SIGCONT, SIGTERM). */
-  signal(sig: NodeJS.Signals): void {
-    if (this.running && this.proc?.pid) process.kill(this.proc.pid, sig);
-  }
-
-  async kill(): Promise<void> {
-    if (!this.running) return;
-    this.signal('SIGCONT');
-    this.signal('SIGKILL');
-    await this.exitedPromise;
-  }
-
-  async stop(): Promise<number | null> {
-    if (!this.running) return this.exitedPromise;
-    this.signal('SIGCONT');
-    this.signal('SIGTERM');
-    return this.exitedPromise;
+    name: string,
+    dir: string,
+    configFile: string,
+    stompPort: number,
+    httpPort: number,
+  ) {
+    super(name, dir, configFile, stompPort, httpPort);
   }
 }
 

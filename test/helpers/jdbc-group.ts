@@ -4,12 +4,12 @@
  * and a fixed STOMP port, so a failover URL can list them all. Roles come from polling
  * `/api/status`; every process is stopped by PID.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { CLI, tempDir } from './broker-process.js';
+import { tempDir } from './broker-process.js';
 import { freePort } from './ports.js';
 import { waitFor } from './wait.js';
+import { BrokerNodeProcess } from './node-process.js';
 
 export interface JdbcNodeStatus {
   role: 'master' | 'slave' | 'standby';
@@ -56,83 +56,7 @@ export function jdbcXml(o: { brokerName: string; databaseUrl: string; stompPort:
 `;
 }
 
-export class JdbcNode {
-  proc: ChildProcess | null = null;
-  running = false;
-  private out = '';
-  private exitedPromise: Promise<number | null> = Promise.resolve(null);
-
-  constructor(
-    readonly name: string,
-    readonly dir: string,
-    readonly configFile: string,
-    readonly stompPort: number,
-    readonly httpPort: number,
-  ) {}
-
-  get pid(): number | undefined {
-    return this.proc?.pid;
-  }
-
-  get url(): string {
-    return `tcp://127.0.0.1:${this.stompPort}`;
-  }
-
-  output(): string {
-    return this.out;
-  }
-
-  exited(): Promise<number | null> {
-    return this.exitedPromise;
-  }
-
-  start(): void {
-    if (this.running) throw new Error(`${this.name} is already running`);
-    const child = spawn(
-      process.execPath,
-      [CLI, 'start', '--config', this.configFile, '--data', path.join(this.dir, 'data'), '--http-port', String(this.httpPort), '--log-format', 'json'],
-      { stdio: ['ignore', 'pipe', 'pipe'], cwd: this.dir },
-    );
-    this.proc = child;
-    this.running = true;
-    child.stdout!.on('data', (d) => (this.out += d));
-    child.stderr!.on('data', (d) => (this.out += d));
-    this.exitedPromise = new Promise((resolve) =>
-      child.on('exit', (code) => {
-        this.running = false;
-        resolve(code);
-      }),
-    );
-  }
-
-  async status(timeoutMs = 1000): Promise<JdbcNodeStatus | null> {
-    if (!this.running) return null;
-    try {
-      const res = await fetch(`http://127.0.0.1:${this.httpPort}/api/status`, { signal: AbortSignal.timeout(timeoutMs) });
-      return (await res.json()) as JdbcNodeStatus;
-    } catch {
-      return null;
-    }
-  }
-
-  signal(sig: NodeJS.Signals): void {
-    if (this.running && this.proc?.pid) process.kill(this.proc.pid, sig);
-  }
-
-  async kill(): Promise<void> {
-    if (!this.running) return;
-    this.signal('SIGCONT');
-    this.signal('SIGKILL');
-    await this.exitedPromise;
-  }
-
-  async stop(): Promise<number | null> {
-    if (!this.running) return this.exitedPromise;
-    this.signal('SIGCONT');
-    this.signal('SIGTERM');
-    return this.exitedPromise;
-  }
-}
+export class JdbcNode extends BrokerNodeProcess<JdbcNodeStatus> {}
 
 export class JdbcGroup {
   constructor(readonly nodes: JdbcNode[]) {}
