@@ -60,7 +60,7 @@ export class BrokerNode {
     if (!existsSync(path.join(ROOT, 'dist/cli/main.js'))) throw new Error('the broker is not built: run `npm run build` first');
     const s = this.spec;
     const args = [
-      CLI_PATH, 'start', '--data', s.dataDir, '--host', s.host, '--http-port', String(s.httpPort),
+      CLI_PATH, 'start', '--data', s.dataDir, '--host', s.host, '--http-host', s.host, '--http-port', String(s.httpPort),
       '--stomp-port', String(s.stompPort), '--ws-port', '0', '--log-format', 'json', ...(s.args ?? []),
     ];
     const [cmd, argv] = s.netns ? ['ip', ['netns', 'exec', s.netns, process.execPath, ...args]] : [process.execPath, args];

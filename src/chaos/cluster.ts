@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { BrokerNode } from './broker-node.js';
 import { startJdbcCluster } from './jdbc-cluster.js';
+import type { FaultKind } from './faults.js';
 import type { NetworkLab } from './network-lab.js';
 import { freePort } from './ports.js';
 import { startReplicatedCluster } from './replicated-cluster.js';
@@ -28,8 +29,12 @@ export interface ChaosCluster {
   /** `failover:(…)` over every node, with options suited to fast failover. */
   clientUrl: string;
   zk?: ZkControl;
-  /** Set when the nodes run in network namespaces (partitions possible). */
+  /** Set when the nodes run in network namespaces (partitions possible); node `i` is namespace `i`. */
   network?: NetworkLab;
+  /** Host-side forwarder ports node `i` reaches ZooKeeper / PostgreSQL through (cut for the lone side of a split). */
+  servicePorts?: (i: number) => number[];
+  /** Why a fault kind this mode could otherwise run is skipped here (e.g. partitions without root). */
+  unsupported?: Partial<Record<FaultKind, string>>;
   /** `kind:variant` faults that make sense here (no slave to kill in `single`, no ZooKeeper outside `replicated`). */
   supports: ReadonlySet<string>;
   /** The serving master, if one answers now. */
@@ -39,9 +44,19 @@ export interface ChaosCluster {
   close(): Promise<void>;
 }
 
-export function failoverUrl(nodes: BrokerNode[]): string {
+/**
+ * `connectTimeoutMs` bounds each connect: an isolated node drops SYNs instead of refusing them,
+ * and the client's default 10 s per attempt would be measured as failover time.
+ */
+export function failoverUrl(nodes: BrokerNode[], connectTimeoutMs?: number): string {
+  const inner = connectTimeoutMs === undefined ? '' : `?connectionTimeout=${connectTimeoutMs}`;
   // Short back-off: a chaos run measures the broker's failover, not the client's patience.
-  return `failover:(${nodes.map((n) => n.stompAddress).join(',')})?randomize=false&initialReconnectDelay=50&maxReconnectDelay=500&startupMaxReconnectAttempts=-1`;
+  return `failover:(${nodes.map((n) => n.stompAddress + inner).join(',')})?randomize=false&initialReconnectDelay=50&maxReconnectDelay=500&startupMaxReconnectAttempts=-1`;
+}
+
+export interface StartClusterOptions {
+  /** Run the nodes in network namespaces so `partition` faults can cut them (needs root). */
+  partitions?: boolean;
 }
 
 export async function findMaster(nodes: BrokerNode[]): Promise<BrokerNode | undefined> {
@@ -75,6 +90,7 @@ export async function startSingleCluster(dir: string): Promise<ChaosCluster> {
     nodes,
     clientUrl: failoverUrl(nodes),
     supports: new Set(['kill:master', 'pause:master']),
+    unsupported: { partition: 'single: one node has no peer to be cut from' },
     master: () => findMaster(nodes),
     waitServing: (timeoutMs) => waitForMaster(nodes, timeoutMs),
     close: async () => {
@@ -102,6 +118,9 @@ export async function startSharedFsCluster(dir: string, size = 3): Promise<Chaos
     clientUrl: failoverUrl(nodes),
     // One copy of the data: a disk fault would hit the master's store, not a minority's.
     supports: new Set(['kill:master', 'kill:slave', 'pause:master', 'pause:slave']),
+    unsupported: {
+      partition: 'sharedfs: the lock is a kernel lock on one shared directory, so a partition could only cut clients off, never a node off its lock',
+    },
     master: () => findMaster(nodes),
     waitServing: (timeoutMs) => waitForMaster(nodes, timeoutMs),
     close: async () => {
@@ -110,15 +129,15 @@ export async function startSharedFsCluster(dir: string, size = 3): Promise<Chaos
   };
 }
 
-export async function startCluster(mode: ChaosMode, dir: string): Promise<ChaosCluster> {
+export async function startCluster(mode: ChaosMode, dir: string, o: StartClusterOptions = {}): Promise<ChaosCluster> {
   switch (mode) {
     case 'single':
       return startSingleCluster(dir);
     case 'sharedfs':
       return startSharedFsCluster(dir);
     case 'replicated':
-      return startReplicatedCluster(dir);
+      return startReplicatedCluster(dir, { partitions: o.partitions });
     case 'jdbc':
-      return startJdbcCluster(dir);
+      return startJdbcCluster(dir, { partitions: o.partitions });
   }
 }

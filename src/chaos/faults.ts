@@ -52,7 +52,9 @@ export function planFaults(rng: Rng, o: ScheduleOptions): ScheduledFault[] {
   let t = o.warmupMs ?? 2000;
   for (;;) {
     const { kind, variant } = rng.pick(choices);
-    const holdMs = kind === 'pause' ? o.pauseMs + rng.int(1000) : 500 + rng.int(2500);
+    // A partition sometimes heals inside the session timeout / lease (a stall) and sometimes
+    // outlasts it (a failover, with the cut-off node still believing it leads).
+    const holdMs = kind === 'pause' ? o.pauseMs + rng.int(1000) : kind === 'partition' ? 1000 + rng.int(o.pauseMs) : 500 + rng.int(2500);
     // Leave room to heal and to see acks afterwards before the run ends.
     if (t + holdMs + minGapMs > o.durationMs) break;
     out.push({ atMs: t, kind, variant, holdMs });
@@ -120,10 +122,13 @@ async function inject(cluster: ChaosCluster, f: ScheduledFault, rng: Rng): Promi
         lab.isolate(si);
         return { target: `isolate slave ${cluster.nodes[si]!.name}`, heal: async () => lab.heal() };
       }
-      // Split 2 from 1: the lone node is picked at random, master or not.
+      // Split 2 from 1: the lone node is picked at random, master or not. ZooKeeper and the
+      // database stay with the majority; clients still reach both sides, so a lone master that
+      // kept serving would be a split brain the history shows.
       const lone = rng.int(cluster.nodes.length);
       lab.split([lone], cluster.nodes.map((_, i) => i).filter((i) => i !== lone));
-      return { target: `split ${cluster.nodes[lone]!.name} from the rest`, heal: async () => lab.heal() };
+      lab.cutPorts(lone, cluster.servicePorts?.(lone) ?? []);
+      return { target: `split ${cluster.nodes[lone]!.name} from the rest and from ZooKeeper/database`, heal: async () => lab.heal() };
     }
     case 'disk': {
       // Only ever a minority node: a slave, stopped while its journal is damaged.

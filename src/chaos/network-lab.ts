@@ -81,6 +81,7 @@ export class NetworkLab {
   private destroyed = false;
   private readonly cuts = new Set<string>();
   private readonly useNft = hasCommand('nft');
+  private usedIptables = false;
   private readonly exitHook = () => this.destroy();
 
   private constructor(
@@ -161,17 +162,49 @@ export class NetworkLab {
     for (const a of sideA) for (const b of sideB) this.cut(a, b);
   }
 
+  /**
+   * Drops namespace `i`'s TCP traffic to these ports on its host address (the forwarders to
+   * ZooKeeper and PostgreSQL), leaving clients that reach the node from the host untouched.
+   */
+  cutPorts(i: number, hostPorts: readonly number[]): void {
+    if (hostPorts.length === 0) return;
+    const ns = this.netns(i);
+    const host = this.hostAddress(i);
+    if (this.useNft) {
+      const set = `{ ${hostPorts.join(', ')} }`;
+      run('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], [
+        ...this.nftTable(),
+        `add rule inet qmqchaos output ip daddr ${host} tcp dport ${set} drop`,
+        `add rule inet qmqchaos input ip saddr ${host} tcp sport ${set} drop`,
+      ].join('\n') + '\n');
+    } else if (hasCommand('iptables')) {
+      const ports = hostPorts.join(',');
+      run('ip', ['netns', 'exec', ns, 'iptables', '-A', 'OUTPUT', '-d', host, '-p', 'tcp', '-m', 'multiport', '--dports', ports, '-j', 'DROP']);
+      run('ip', ['netns', 'exec', ns, 'iptables', '-A', 'INPUT', '-s', host, '-p', 'tcp', '-m', 'multiport', '--sports', ports, '-j', 'DROP']);
+      this.usedIptables = true;
+    } else {
+      throw new Error('cutting single ports needs nft or iptables');
+    }
+  }
+
+  /** Our own table: removing it heals exactly what we added and nothing else. */
+  private nftTable(): string[] {
+    return [
+      'table inet qmqchaos {',
+      '  chain input { type filter hook input priority 0; policy accept; }',
+      '  chain output { type filter hook output priority 0; policy accept; }',
+      '}',
+    ];
+  }
+
   private drop(i: number, peer: string): void {
     const ns = this.netns(i);
     if (this.useNft) {
-      // Our own table: removing it heals exactly what we added and nothing else.
+      // The namespace's own loopback is never cut: a node keeps talking to itself.
       const rules = [
-        'table inet qmqchaos {',
-        '  chain input { type filter hook input priority 0; policy accept; iifname "lo" accept; }',
-        '  chain output { type filter hook output priority 0; policy accept; oifname "lo" accept; }',
-        '}',
-        `add rule inet qmqchaos input ip saddr ${peer} drop`,
-        `add rule inet qmqchaos output ip daddr ${peer} drop`,
+        ...this.nftTable(),
+        `add rule inet qmqchaos input iifname != "lo" ip saddr ${peer} drop`,
+        `add rule inet qmqchaos output oifname != "lo" ip daddr ${peer} drop`,
       ].join('\n');
       run('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], rules + '\n');
     } else if (peer === '0.0.0.0/0') {
@@ -187,6 +220,8 @@ export class NetworkLab {
       const ns = this.netns(i);
       if (this.useNft) tryRun('ip', ['netns', 'exec', ns, 'nft', 'delete', 'table', 'inet', 'qmqchaos']);
       else {
+        // A fresh namespace has no iptables rules of its own: flushing removes only ours.
+        if (this.usedIptables) for (const chain of ['INPUT', 'OUTPUT']) tryRun('ip', ['netns', 'exec', ns, 'iptables', '-F', chain]);
         tryRun('ip', ['netns', 'exec', ns, 'ip', 'link', 'set', `${PREFIX}${process.pid % 100000}n${i}`, 'up']);
         tryRun('ip', ['netns', 'exec', ns, 'ip', 'route', 'add', 'default', 'via', this.hostAddress(i)]);
         for (let j = 0; j < this.size; j++) tryRun('ip', ['netns', 'exec', ns, 'ip', 'route', 'del', 'blackhole', `10.${this.subnet}.${j}.0/24`]);

@@ -53,7 +53,11 @@ export interface ChaosRunReport {
 export async function runChaos(o: ChaosRunOptions): Promise<ChaosRunReport> {
   const log = o.log ?? (() => {});
   mkdirSync(o.outDir, { recursive: true });
-  const cluster = o.cluster ?? (await startCluster(o.mode, path.join(o.outDir, 'cluster')));
+  const cluster = o.cluster ?? (await startCluster(o.mode, path.join(o.outDir, 'cluster'), { partitions: o.faults.includes('partition') }));
+  for (const kind of o.faults) {
+    const why = cluster.unsupported?.[kind];
+    if (why) log(`fault ${kind} skipped in this run: ${why}`);
+  }
   const recorder = new HistoryRecorder();
   // Separate streams: workload timing must not shift the fault schedule of a seed.
   const schedule = planFaults(seededRng(o.seed), { durationMs: o.durationMs, kinds: o.faults, supported: cluster.supports, pauseMs: o.pauseMs ?? 6000 });

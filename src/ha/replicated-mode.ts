@@ -206,7 +206,9 @@ export class ReplicatedMode implements HaMode {
         connectString: this.cfg.zkAddress,
         zkPath: this.cfg.zkPath,
         sessionTimeoutMs: this.cfg.zkSessionTimeoutMs,
-        digestAuth: this.cfg.zkPassword === undefined ? undefined : `quorummq:${this.cfg.zkPassword}`,
+        // ActiveMQ's replicatedLevelDB authenticates as digest user "fabric" with zkPassword; the
+        // same identity lets ACLs an operator set up for ActiveMQ's groups work unchanged.
+        digestAuth: this.cfg.zkPassword === undefined ? undefined : `fabric:${this.cfg.zkPassword}`,
         replicas: this.cfg.replicas,
         brokerName: this.config.brokerName,
         nodeId: this.nodeId,
