@@ -13,11 +13,24 @@ export const SCENARIO_NAMES = [
   'latency',
   'backlog-rss',
   'recovery',
+  'failover',
 ] as const;
 
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
 export type PeerName = 'activemq';
+
+/**
+ * Subsets for `--only`: `single` is issue 3's single-broker set; `replicated` is what issue 5's
+ * targets need: the single-node baselines and the 3-node group's receipted, 16-producer and
+ * failover figures, all from the same run.
+ */
+export const ONLY_GROUPS = {
+  single: SCENARIO_NAMES.filter((s) => s !== 'failover'),
+  replicated: ['receipted-1p', 'concurrent-16p', 'failover'],
+} as const satisfies Record<string, readonly ScenarioName[]>;
+
+export type OnlyGroup = keyof typeof ONLY_GROUPS;
 
 export interface BenchCounts {
   receiptedMessages: number;
@@ -30,6 +43,8 @@ export interface BenchCounts {
   latencyDurationMs: number;
   backlogMessages: number;
   warmupMessages: number;
+  /** kill -9 trials of the replicated master in the `failover` scenario. */
+  failoverTrials: number;
 }
 
 export interface BenchOptions {
@@ -38,6 +53,11 @@ export interface BenchOptions {
   /** The PID of the `--url` broker, so its RSS can be read. */
   urlPid: number | undefined;
   peer: PeerName | undefined;
+  /**
+   * Also start a 3-node replicated group (private ZooKeeper ensemble, `sync="quorum_disk"`) and
+   * run it in the scenarios it takes part in (REPLICATED_SCENARIOS), beside the single node.
+   */
+  replicated: boolean;
   scenarios: ScenarioName[];
   quick: boolean;
   sizeBytes: number;
@@ -62,6 +82,10 @@ export const USAGE = `usage: npm run bench -- [options]
   --pid N                 PID of the --url broker, so its RSS can be reported
   --peer activemq         also start ActiveMQ 5.17 (Debian package) and print quorummq/activemq ratios
   --scenarios a,b,c       any of: ${SCENARIO_NAMES.join(', ')} (default: all)
+  --only GROUP            single (issue 3's scenarios, no replicated group) or replicated
+                          (${ONLY_GROUPS.replicated.join(', ')}: single node and 3-node group)
+  --no-replicated         do not start the 3-node replicated group (default without --url: start it)
+  --failover-trials N     kill -9 trials of the replicated master (default 5, quick 3)
   --quick                 small counts, for a smoke run
   --messages N            messages per throughput scenario (receipted, pipelined, 16 producers, consume)
   --size BYTES            body size (default 1024)
@@ -83,6 +107,7 @@ const FULL_COUNTS: BenchCounts = {
   latencyDurationMs: 10_000,
   backlogMessages: 1_000_000,
   warmupMessages: 2_000,
+  failoverTrials: 5,
 };
 
 const QUICK_COUNTS: BenchCounts = {
@@ -95,6 +120,7 @@ const QUICK_COUNTS: BenchCounts = {
   latencyDurationMs: 2_000,
   backlogMessages: 20_000,
   warmupMessages: 300,
+  failoverTrials: 3,
 };
 
 function positiveInt(flag: string, text: string | undefined): number {
@@ -134,7 +160,10 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
   let url: BenchOptions['url'];
   let urlPid: number | undefined;
   let peer: PeerName | undefined;
-  let scenarios: ScenarioName[] = [...SCENARIO_NAMES];
+  let scenarios: ScenarioName[] | undefined;
+  let only: OnlyGroup | undefined;
+  let noReplicated = false;
+  let failoverTrials: number | undefined;
   let quick = false;
   let help = false;
   let sizeBytes = 1024;
@@ -174,6 +203,20 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
         scenarios = parseScenarios(v);
         break;
       }
+      case '--only': {
+        const v = value();
+        if (v === undefined || !Object.hasOwn(ONLY_GROUPS, v)) {
+          throw new UsageError(`--only takes one of ${Object.keys(ONLY_GROUPS).join(', ')}, got ${JSON.stringify(v)}`);
+        }
+        only = v as OnlyGroup;
+        break;
+      }
+      case '--no-replicated':
+        noReplicated = true;
+        break;
+      case '--failover-trials':
+        failoverTrials = positiveInt(flag, value());
+        break;
       case '--quick':
         quick = true;
         break;
@@ -210,6 +253,18 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     }
   }
   if (urlPid !== undefined && url === undefined) throw new UsageError('--pid only makes sense with --url');
+  if (only !== undefined && scenarios !== undefined) throw new UsageError('--only and --scenarios choose the same thing; give one of them');
+  if (only === 'replicated' && noReplicated) throw new UsageError('--only replicated contradicts --no-replicated');
+  // The group is always QuorumMQ: its ratios against a --url broker would compare two products.
+  if (only === 'replicated' && url !== undefined) throw new UsageError('--only replicated compares QuorumMQ with itself; it cannot be used with --url');
+  const chosen: ScenarioName[] = only !== undefined ? SCENARIO_NAMES.filter((s) => (ONLY_GROUPS[only] as readonly string[]).includes(s)) : (scenarios ?? [...SCENARIO_NAMES]);
+  const replicated = only === 'replicated' || (only === undefined && !noReplicated && url === undefined);
+  if (!replicated && scenarios?.includes('failover')) {
+    throw new UsageError(url !== undefined ? 'the failover scenario needs the replicated group, which is not started with --url' : 'the failover scenario needs the replicated group (drop --no-replicated)');
+  }
+  // Without the group there is nobody to run `failover` on.
+  const finalScenarios = replicated ? chosen : chosen.filter((s) => s !== 'failover');
+  if (finalScenarios.length === 0) throw new UsageError('no scenario left to run');
 
   const counts: BenchCounts = { ...(quick ? QUICK_COUNTS : FULL_COUNTS) };
   if (messages !== undefined) {
@@ -222,6 +277,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
   if (backlog !== undefined) counts.backlogMessages = backlog;
   if (rate !== undefined) counts.latencyRatePerSec = rate;
   if (durationMs !== undefined) counts.latencyDurationMs = durationMs;
+  if (failoverTrials !== undefined) counts.failoverTrials = failoverTrials;
 
-  return { url, urlPid, peer, scenarios, quick, sizeBytes, counts, rounds: rounds ?? (quick ? 1 : 3), login, passcode, help };
+  return { url, urlPid, peer, replicated, scenarios: finalScenarios, quick, sizeBytes, counts, rounds: rounds ?? (quick ? 1 : 3), login, passcode, help };
 }

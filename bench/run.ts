@@ -1,7 +1,8 @@
 /**
- * `npm run bench`: the STOMP benchmark of issue 3 §6. Starts QuorumMQ (or uses --url), and
- * with --peer activemq also ActiveMQ 5.17, runs the chosen scenarios against each in turn
- * (interleaved per scenario, so both brokers see the same machine load), and prints JSON lines
+ * `npm run bench`: the STOMP benchmark of issue 3 §6 and issue 5's replicated figures. Starts
+ * QuorumMQ (or uses --url), a 3-node replicated QuorumMQ group (unless --url/--no-replicated),
+ * and with --peer activemq also ActiveMQ 5.17, runs the chosen scenarios against each in turn
+ * (interleaved per scenario, so all see the same machine load), and prints JSON lines
  * to stdout: one per scenario and broker, then ratios and the verdict on the targets.
  * Progress goes to stderr. Everything started is stopped by PID, also on Ctrl-C and errors.
  */
@@ -10,6 +11,8 @@ import { parseArgs, USAGE, UsageError, type BenchOptions, type ScenarioName } fr
 import { startActivemq } from './brokers/activemq.js';
 import { startCeiling } from './brokers/ceiling.js';
 import { externalBroker } from './brokers/external.js';
+import { ReplicatedGroup } from './brokers/replicated.js';
+import { failover } from './failover.js';
 import { startQuorumMq } from './brokers/quorummq.js';
 import type { BenchBroker } from './brokers/types.js';
 import { cleanupAll, isShuttingDown } from './processes.js';
@@ -17,7 +20,7 @@ import { runCeilingScenario, SCENARIOS, ScenarioSkipped, warmUp, type BrokerStat
 import { roundForReport } from './stats.js';
 import { BenchStompClient } from './stomp-client.js';
 import { pickMedianRound } from './rounds.js';
-import { evaluateTargets, ratioLines, type BrokerRole, type ResultTable, type ScenarioFigures } from './targets.js';
+import { evaluateTargets, ratioLines, takesPart, type BrokerRole, type ResultTable, type ScenarioFigures } from './targets.js';
 
 function log(msg: string): void {
   process.stderr.write(`bench: ${msg}\n`);
@@ -47,9 +50,19 @@ interface Participant {
 /** Short scenarios worth repeating on a noisy machine; the backlog ones change broker state. */
 const REPEATABLE: ReadonlySet<ScenarioName> = new Set(['ceiling', 'receipted-1p', 'pipelined-1p', 'concurrent-16p', 'consume-ci', 'latency']);
 
+const RUNNERS: Record<Exclude<ScenarioName, 'ceiling'>, (ctx: ScenarioContext) => Promise<Figures>> = { ...SCENARIOS, failover };
+
 function toTableFigures(f: Figures): ScenarioFigures {
   const num = (k: string) => (typeof f[k] === 'number' ? (f[k] as number) : undefined);
-  return { perSec: num('perSec'), p99Ms: num('p99Ms'), rssMB: num('rssMB'), recoveryMs: num('recoveryMs'), messages: num('messages') };
+  return {
+    perSec: num('perSec'),
+    p99Ms: num('p99Ms'),
+    rssMB: num('rssMB'),
+    recoveryMs: num('recoveryMs'),
+    messages: num('messages'),
+    failoverMedianMs: num('failoverMedianMs'),
+    failoverMaxMs: num('failoverMaxMs'),
+  };
 }
 
 type Outcome = { figures: Figures } | { skipped: string } | { error: string };
@@ -106,6 +119,15 @@ async function startParticipants(opts: BenchOptions): Promise<Participant[]> {
     // Keep going with the peer, so one broker that cannot start still leaves figures for the other.
     emit({ broker: subjectLabel, error: `could not start: ${errorText(e)}` });
   }
+  if (opts.replicated && opts.scenarios.some((s) => takesPart('replicated', s))) {
+    try {
+      const broker = await ReplicatedGroup.start(log);
+      out.push({ role: 'replicated', broker, state: {}, warmedUp: false });
+      log(`replicated group: master ${broker.masterAddress} (pid ${broker.pid()}), 2 slaves caught up`);
+    } catch (e) {
+      emit({ broker: 'quorummq-replicated', error: `could not start: ${errorText(e)}` });
+    }
+  }
   if (opts.peer === 'activemq') {
     try {
       const broker = await startActivemq(log);
@@ -158,20 +180,21 @@ async function run(opts: BenchOptions): Promise<void> {
       report('ceiling', 'ceiling', 'ceiling', outcomes, table);
       continue;
     }
-    const outcomes = new Map<Participant, Outcome[]>(participants.map((p) => [p, []]));
+    const taking = participants.filter((p) => takesPart(p.role, scenario));
+    const outcomes = new Map<Participant, Outcome[]>(taking.map((p) => [p, []]));
     for (let r = 0; r < rounds; r++) {
-      // Alternate who goes first, so a slow spell on the shared machine hits both brokers alike.
-      const order = r % 2 === 0 ? participants : [...participants].reverse();
+      // Alternate who goes first, so a slow spell on the shared machine hits every broker alike.
+      const order = r % 2 === 0 ? taking : [...taking].reverse();
       for (const p of order) {
         if (isShuttingDown()) return;
         if (p.broken) {
           outcomes.get(p)!.push({ skipped: `broker unusable: ${p.broken.split('\n')[0]}` });
           continue;
         }
-        outcomes.get(p)!.push(await runOne(contextFor(p.broker, p.state), p, scenario, SCENARIOS[scenario]));
+        outcomes.get(p)!.push(await runOne(contextFor(p.broker, p.state), p, scenario, RUNNERS[scenario]));
       }
     }
-    for (const p of participants) report(scenario, p.broker.label, p.role, outcomes.get(p)!, table);
+    for (const p of taking) report(scenario, p.broker.label, p.role, outcomes.get(p)!, table);
   }
 
   if (isShuttingDown()) return;
@@ -179,10 +202,16 @@ async function run(opts: BenchOptions): Promise<void> {
   const peer = participants.find((p) => p.role === 'peer')?.broker.label;
   if (peer) {
     for (const r of ratioLines(table)) {
-      const line: Record<string, unknown> = { scenario: r.scenario, ratio: r.ratio, metric: r.metric, higherIsBetter: r.higherIsBetter, [subject]: r.subject, [peer]: r.peer };
+      const line: Record<string, unknown> = { scenario: r.scenario, ratio: r.ratio, metric: r.metric, higherIsBetter: r.higherIsBetter, compare: `${subject}/${peer}`, [subject]: r.subject, [peer]: r.peer };
       const ceilingPerSec = table.ceiling?.ceiling?.perSec;
       if (r.scenario === 'receipted-1p' && ceilingPerSec) line.ofCeiling = r.subject / ceilingPerSec;
       emit(line);
+    }
+  }
+  const replicated = participants.find((p) => p.role === 'replicated')?.broker.label;
+  if (replicated) {
+    for (const r of ratioLines(table, 'replicated', 'subject')) {
+      emit({ scenario: r.scenario, ratio: r.ratio, metric: r.metric, higherIsBetter: r.higherIsBetter, compare: `${replicated}/${subject}`, [replicated]: r.subject, [subject]: r.peer });
     }
   }
   const verdicts = evaluateTargets(table);
@@ -192,6 +221,7 @@ async function run(opts: BenchOptions): Promise<void> {
       summary: 'targets',
       subject,
       peer: peer ?? null,
+      replicated: replicated ?? null,
       quick: opts.quick,
       met: count(true),
       missed: count(false),

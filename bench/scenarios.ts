@@ -11,7 +11,7 @@ import { canConnect, readRss, sleep } from './processes.js';
 import { msSince, ratePerSec, summarizeLatencies } from './stats.js';
 import { BenchStompClient, type AckMode } from './stomp-client.js';
 
-export type Figures = Record<string, number | string | boolean | null>;
+export type Figures = Record<string, number | number[] | string | boolean | null>;
 
 /** What one broker keeps between scenarios. */
 export interface BrokerState {
@@ -136,7 +136,7 @@ async function consume(ctx: ScenarioContext, destination: string, count: number,
 }
 
 /** Empties a queue the scenario filled (not timed). */
-async function drain(ctx: ScenarioContext, destination: string, count: number): Promise<void> {
+export async function drain(ctx: ScenarioContext, destination: string, count: number): Promise<void> {
   await consume(ctx, destination, count, 'auto');
 }
 
@@ -322,7 +322,8 @@ async function recovery(ctx: ScenarioContext): Promise<Figures> {
   }
 }
 
-export const SCENARIOS: Record<Exclude<ScenarioName, 'ceiling'>, (ctx: ScenarioContext) => Promise<Figures>> = {
+/** The single-broker scenarios; `failover` (bench/failover.ts) needs a replicated group. */
+export const SCENARIOS: Record<Exclude<ScenarioName, 'ceiling' | 'failover'>, (ctx: ScenarioContext) => Promise<Figures>> = {
   'receipted-1p': receipted1p,
   'pipelined-1p': pipelined1p,
   'concurrent-16p': concurrent16p,

@@ -80,3 +80,47 @@ test('--rounds: 3 by default, 1 when quick, explicit wins', () => {
   assert.equal(parseArgs(['--quick', '--rounds', '5']).rounds, 5);
   assert.throws(() => parseArgs(['--rounds', '0']), UsageError);
 });
+
+test('by default the replicated group runs beside the single node, and failover is the last scenario', () => {
+  const o = parseArgs([]);
+  assert.equal(o.replicated, true);
+  assert.equal(o.scenarios.at(-1), 'failover');
+  assert.equal(o.counts.failoverTrials, 5);
+  assert.equal(parseArgs(['--quick']).counts.failoverTrials, 3);
+  assert.equal(parseArgs(['--failover-trials', '9']).counts.failoverTrials, 9);
+});
+
+test('--only replicated runs the single-node baselines and the group scenarios of issue 5', () => {
+  const o = parseArgs(['--only', 'replicated', '--peer', 'activemq']);
+  assert.deepEqual(o.scenarios, ['receipted-1p', 'concurrent-16p', 'failover']);
+  assert.equal(o.replicated, true);
+  assert.equal(o.peer, 'activemq');
+});
+
+test('--only single and --no-replicated leave the group out and drop failover', () => {
+  for (const argv of [['--only', 'single'], ['--no-replicated'], ['--only=single', '--no-replicated']]) {
+    const o = parseArgs(argv);
+    assert.equal(o.replicated, false, argv.join(' '));
+    assert.ok(!o.scenarios.includes('failover'), argv.join(' '));
+    assert.ok(o.scenarios.includes('recovery'), argv.join(' '));
+  }
+});
+
+test('a --url broker is never paired with the group: failover is dropped, and asking for it is an error', () => {
+  const o = parseArgs(['--url', 'tcp://127.0.0.1:61613']);
+  assert.equal(o.replicated, false);
+  assert.ok(!o.scenarios.includes('failover'));
+  const bad: Array<[string[], RegExp]> = [
+    [['--url', 'tcp://127.0.0.1:61613', '--only', 'replicated'], /--url/],
+    [['--url', 'tcp://127.0.0.1:61613', '--scenarios', 'failover'], /replicated group/],
+    [['--no-replicated', '--scenarios', 'receipted-1p,failover'], /--no-replicated/],
+    [['--only', 'replicated', '--no-replicated'], /contradicts/],
+    [['--only', 'replicated', '--scenarios', 'latency'], /--only and --scenarios/],
+    [['--only', 'everything'], /single, replicated/],
+    [['--only'], /--only takes/],
+    [['--failover-trials', '0'], /positive integer/],
+  ];
+  for (const [argv, re] of bad) {
+    assert.throws(() => parseArgs(argv), (e: unknown) => e instanceof UsageError && re.test(e.message), argv.join(' '));
+  }
+});

@@ -25,3 +25,15 @@ test('ActiveMQ runs as a plain JVM with its base dir, never through the Debian w
   assert.ok(args.includes('xbean:file:/tmp/x/conf/activemq.xml'));
   assert.equal(args[args.indexOf('-jar') + 1], '/usr/share/activemq/bin/activemq.jar');
 });
+
+test('the replicated group is whole only when the master reports its slaves with no lag', async () => {
+  const { caughtUpSlaves } = await import('../../bench/brokers/replicated.js');
+  const master = (slaves: unknown) => ({ role: 'master', ha: { slaves } });
+  assert.equal(caughtUpSlaves(master([{ nodeId: 'a', lagBytes: 0 }, { nodeId: 'b', lagBytes: 0 }])), 2);
+  assert.equal(caughtUpSlaves(master([{ nodeId: 'a', lagBytes: 0 }, { nodeId: 'b', lagBytes: 4096 }])), 1);
+  assert.equal(caughtUpSlaves(master([])), 0);
+  // A slave's own status, or no answer, says nothing about the group.
+  assert.equal(caughtUpSlaves({ role: 'slave', ha: { slaves: [{ lagBytes: 0 }] } }), 0);
+  assert.equal(caughtUpSlaves(undefined), 0);
+  assert.equal(caughtUpSlaves({ role: 'master', ha: {} }), 0);
+});

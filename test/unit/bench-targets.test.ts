@@ -1,16 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { evaluateTargets, ratio, ratioLines, type ResultTable } from '../../bench/targets.js';
+import { evaluateTargets, FAILOVER_GOAL_MS, ratio, ratioLines, takesPart, type ResultTable } from '../../bench/targets.js';
 
 const allMet: ResultTable = {
   ceiling: { ceiling: { perSec: 2000 } },
-  'receipted-1p': { subject: { perSec: 1900 }, peer: { perSec: 1400 } },
+  'receipted-1p': { subject: { perSec: 1900 }, peer: { perSec: 1400 }, replicated: { perSec: 950 } },
   'pipelined-1p': { subject: { perSec: 45_000 }, peer: { perSec: 15_000 } },
-  'concurrent-16p': { subject: { perSec: 30_000 }, peer: { perSec: 9_000 } },
+  'concurrent-16p': { subject: { perSec: 30_000 }, peer: { perSec: 9_000 }, replicated: { perSec: 21_000 } },
   'consume-ci': { subject: { perSec: 31_000 }, peer: { perSec: 10_000 } },
   latency: { subject: { p99Ms: 5 }, peer: { p99Ms: 5 } },
   'backlog-rss': { subject: { rssMB: 300, messages: 1_000_000 }, peer: { rssMB: 600 } },
   recovery: { subject: { recoveryMs: 10_000, messages: 1_000_000 }, peer: { recoveryMs: 4000 } },
+  // The failover goal is strict: under zkSessionTimeout + 1 s.
+  failover: { replicated: { failoverMedianMs: 2_999, failoverMaxMs: 4_000 } },
 };
 
 test('ratio is subject over peer, undefined when either side is missing or zero', () => {
@@ -23,7 +25,7 @@ test('ratio is subject over peer, undefined when either side is missing or zero'
 
 test('every target is met exactly at its boundary', () => {
   const v = evaluateTargets(allMet);
-  assert.equal(v.length, 8);
+  assert.equal(v.length, 11);
   for (const t of v) assert.equal(t.met, true, `${t.target}: ${t.value}`);
   assert.equal(v.find((t) => t.target === 'receipted sends vs ceiling probe')?.value, 0.95);
 });
@@ -38,6 +40,9 @@ test('each target can be missed on its own', () => {
     ['p99 latency vs ActiveMQ', (t) => (t.latency!.subject!.p99Ms = 5.01)],
     ['RSS with the backlog', (t) => (t['backlog-rss']!.subject!.rssMB = 301)],
     ['recovery of the backlog', (t) => (t.recovery!.subject!.recoveryMs = 10_001)],
+    ['receipted sends at quorum_disk vs single node', (t) => (t['receipted-1p']!.replicated!.perSec = 949)],
+    ['16 producers at quorum_disk vs single node', (t) => (t['concurrent-16p']!.replicated!.perSec = 20_999)],
+    ['failover, kill -9 to first acknowledged send (median)', (t) => (t.failover!.replicated!.failoverMedianMs = 3_000)],
   ];
   for (const [name, spoil] of misses) {
     const t = structuredClone(allMet);
@@ -65,4 +70,37 @@ test('ratio lines cover every compared scenario and say which way is better', ()
   assert.equal(lines.find((l) => l.scenario === 'latency')!.higherIsBetter, false);
   assert.equal(lines.find((l) => l.scenario === 'recovery')!.ratio, 2.5);
   assert.deepEqual(ratioLines({ latency: { subject: { p99Ms: 3 } } }), []);
+});
+
+test('the replicated targets compare the group with the single node of the same run, not with ActiveMQ', () => {
+  // A faster ActiveMQ must not change the verdict on the price of replication.
+  const t = structuredClone(allMet);
+  t['receipted-1p']!.peer!.perSec = 1_000_000;
+  const v = evaluateTargets(t).find((x) => x.target === 'receipted sends at quorum_disk vs single node')!;
+  assert.equal(v.value, 0.5);
+  assert.equal(v.met, true);
+  // Without the single-node figure there is nothing to compare with.
+  const alone = evaluateTargets({ 'receipted-1p': { replicated: { perSec: 500 } }, failover: {} });
+  assert.equal(alone.find((x) => x.target === 'receipted sends at quorum_disk vs single node')!.met, null);
+  assert.equal(alone.find((x) => x.scenario === 'failover')!.met, null);
+  assert.equal(FAILOVER_GOAL_MS, 3_000);
+});
+
+test('replicated ratio lines are group over single node for the scenarios both ran', () => {
+  const lines = ratioLines(allMet, 'replicated', 'subject');
+  assert.deepEqual(lines.map((l) => [l.scenario, l.ratio, l.subject, l.peer]), [
+    ['receipted-1p', 0.5, 950, 1900],
+    ['concurrent-16p', 0.7, 21_000, 30_000],
+  ]);
+});
+
+test('only the replicated group runs failover, and it runs only the scenarios its targets need', () => {
+  assert.equal(takesPart('replicated', 'failover'), true);
+  assert.equal(takesPart('replicated', 'receipted-1p'), true);
+  assert.equal(takesPart('replicated', 'concurrent-16p'), true);
+  assert.equal(takesPart('replicated', 'pipelined-1p'), false);
+  assert.equal(takesPart('replicated', 'recovery'), false);
+  assert.equal(takesPart('subject', 'failover'), false);
+  assert.equal(takesPart('peer', 'failover'), false);
+  assert.equal(takesPart('subject', 'latency'), true);
 });

@@ -1,0 +1,67 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { failoverMs, summarizeTrials, type ClientEvent } from '../../bench/failover-stats.js';
+import { median } from '../../bench/stats.js';
+
+const OLD = 'tcp://127.0.0.1:1001';
+const NEW = 'tcp://127.0.0.1:1002';
+
+test('failover time runs from the kill to the first ack on another node', () => {
+  const events: ClientEvent[] = [
+    { kind: 'ack', atMs: 90, address: OLD },
+    { kind: 'disconnected', atMs: 101, address: OLD },
+    { kind: 'ack', atMs: 2600, address: NEW },
+    { kind: 'ack', atMs: 2610, address: NEW },
+  ];
+  assert.equal(failoverMs(events, 100, OLD), 2500);
+});
+
+test('receipts from the dead master read after the kill do not count', () => {
+  const events: ClientEvent[] = [
+    { kind: 'ack', atMs: 105, address: OLD },
+    { kind: 'ack', atMs: 106, address: OLD },
+    { kind: 'disconnected', atMs: 107, address: OLD },
+    { kind: 'ack', atMs: 3000, address: NEW },
+  ];
+  assert.equal(failoverMs(events, 100, OLD), 2900);
+});
+
+test('an ack while a reconnect is being restored counts only after the old connection dropped', () => {
+  assert.equal(failoverMs([{ kind: 'ack', atMs: 150, address: undefined }], 100, OLD), undefined);
+  const events: ClientEvent[] = [
+    { kind: 'ack', atMs: 150, address: undefined },
+    { kind: 'disconnected', atMs: 160, address: OLD },
+    { kind: 'ack', atMs: 2200, address: undefined },
+  ];
+  assert.equal(failoverMs(events, 100, OLD), 2100);
+  // A drop seen before the kill belongs to an earlier trial.
+  assert.equal(failoverMs([{ kind: 'disconnected', atMs: 50, address: OLD }, { kind: 'ack', atMs: 150, address: undefined }], 100, OLD), undefined);
+});
+
+test('no ack on a new master yet: undefined', () => {
+  assert.equal(failoverMs([], 0, OLD), undefined);
+  assert.equal(failoverMs([{ kind: 'ack', atMs: 5, address: NEW }], 10, OLD), undefined);
+});
+
+test('trials are summed up by median, max and min; serving time only where it was seen', () => {
+  const s = summarizeTrials([
+    { failoverMs: 2900, servingMs: 2700 },
+    { failoverMs: 2500, servingMs: undefined },
+    { failoverMs: 4100, servingMs: 2300 },
+    { failoverMs: 2600, servingMs: 2400 },
+  ]);
+  assert.equal(s.trials, 4);
+  assert.equal(s.failoverMedianMs, 2750);
+  assert.equal(s.failoverMaxMs, 4100);
+  assert.equal(s.failoverMinMs, 2500);
+  assert.equal(s.servingMedianMs, 2400);
+  assert.deepEqual(s.failoverMsTrials, [2900, 2500, 4100, 2600]);
+  assert.equal(summarizeTrials([{ failoverMs: 1, servingMs: undefined }]).servingMedianMs, null);
+  assert.throws(() => summarizeTrials([]), RangeError);
+});
+
+test('median: middle value, mean of the middle two for an even count, NaN for none', () => {
+  assert.equal(median([3, 1, 2]), 2);
+  assert.equal(median([4, 1, 3, 2]), 2.5);
+  assert.ok(Number.isNaN(median([])));
+});
