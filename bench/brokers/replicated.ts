@@ -134,6 +134,12 @@ export class ReplicatedGroup implements BenchBroker {
     n?.start();
   }
 
+  /** PIDs of the master and of the other running nodes, for tracing tools. */
+  pids(): { master: number | undefined; slaves: number[] } {
+    const slaves = this.cluster.nodes.filter((n) => n !== this.master).flatMap((n) => (n.pid === undefined ? [] : [n.pid]));
+    return { master: this.master.pid, slaves };
+  }
+
   /** The last log lines of every node, for a failed trial's report. */
   tails(chars = 1500): string {
     return this.cluster.nodes.map((n) => `--- ${n.name} (${n.running ? 'running' : 'down'}):\n${n.output().slice(-chars)}`).join('\n');
