@@ -65,7 +65,9 @@ async function main(argv: string[]): Promise<number> {
     log: (line) => process.stderr.write(`[chaos ${new Date().toISOString().slice(11, 23)}] ${line}\n`),
   });
   process.stdout.write(report.summary);
-  process.stdout.write(`replay: npm run chaos -- --mode ${mode} --duration ${durationS} --faults ${values.faults} --seed ${seed}\n`);
+  // The pause length also sets partition holds, so it is part of the schedule a seed replays.
+  const pauseArg = values['pause-ms'] === '6000' ? '' : ` --pause-ms ${values['pause-ms']}`;
+  process.stdout.write(`replay: npm run chaos -- --mode ${mode} --duration ${durationS} --faults ${values.faults} --seed ${seed}${pauseArg}\n`);
   process.stdout.write(`reports: ${report.files.summary}, ${report.files.result}, ${report.files.history}\n`);
   return report.result.violations.length === 0 ? 0 : 1;
 }

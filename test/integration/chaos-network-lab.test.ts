@@ -1,8 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import net from 'node:net';
+import { promisify } from 'node:util';
 import { NetworkLab, networkLabUnavailable } from '../../src/chaos/network-lab.js';
+import { NodeNetwork } from '../../src/chaos/node-network.js';
 import { waitFor } from '../helpers/wait.js';
 
 const why = networkLabUnavailable();
@@ -55,4 +57,46 @@ test('network lab: namespaces reach each other, isolate and cut drop traffic, he
   }
   const left = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
   assert.ok(!left.includes(lab.netns(0)) && !left.includes(lab.netns(1)), `namespaces left behind: ${left}`);
+});
+
+/**
+ * From inside namespace `ns`: true when a connection to host:port delivers the service's
+ * greeting. Asynchronous: the forwarder and the service run in this process's event loop.
+ */
+async function greetedFrom(ns: string, host: string, port: number): Promise<boolean> {
+  const script = `const s=require('net').connect({host:'${host}',port:${port}});s.setTimeout(1500,()=>{console.log('fail');process.exit(0)});s.on('data',()=>{console.log('ok');process.exit(0)});s.on('error',()=>{console.log('fail');process.exit(0)});s.on('close',()=>{console.log('fail');process.exit(0)});`;
+  const { stdout } = await promisify(execFile)('ip', ['netns', 'exec', ns, process.execPath, '-e', script], { encoding: 'utf8' });
+  return stdout.trim() === 'ok';
+}
+
+test('node network: a namespace reaches a loopback service through its forwarder; cutting the service ports leaves clients alone', { skip: why }, async () => {
+  const service = net.createServer((s) => s.end('hello'));
+  await new Promise<void>((r) => service.listen(0, '127.0.0.1', r));
+  const servicePort = (service.address() as net.AddressInfo).port;
+  const network = NodeNetwork.open(1, true);
+  const lab = network.lab!;
+  const node = spawn('ip', ['netns', 'exec', lab.netns(0), process.execPath, '-e', `require('net').createServer(s=>s.end()).listen(7000,'${lab.nodeAddress(0)}',()=>console.log('up'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    let out = '';
+    node.stdout!.on('data', (d) => (out += d));
+    await waitFor('the node in namespace 0', () => out.includes('up'), 10_000);
+    // The service itself is out of the namespace's reach; its forwarder is not.
+    assert.equal(await greetedFrom(lab.netns(0), '127.0.0.1', servicePort), false, 'ns0 -> loopback service directly');
+    const via = await network.serviceAddress(0, servicePort);
+    assert.equal(via.host, lab.hostAddress(0));
+    assert.deepEqual(network.servicePorts(0), [via.port]);
+    assert.equal(await greetedFrom(lab.netns(0), via.host, via.port), true, 'ns0 -> service through the forwarder');
+
+    lab.cutPorts(0, network.servicePorts(0));
+    assert.equal(await greetedFrom(lab.netns(0), via.host, via.port), false, 'ns0 -> service across the cut');
+    assert.equal(await canConnect(lab.nodeAddress(0), 7000), true, 'host clients -> ns0 are not cut');
+    lab.heal();
+    assert.equal(await greetedFrom(lab.netns(0), via.host, via.port), true, 'ns0 -> service after heal');
+  } finally {
+    node.kill('SIGKILL');
+    await network.close();
+    service.close();
+  }
+  const left = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+  assert.ok(!left.includes(lab.netns(0)), `namespace left behind: ${left}`);
 });
