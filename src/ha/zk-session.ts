@@ -6,6 +6,11 @@
  * - one-way session life: once LOST, the session is closed for good and the owner opens a new
  *   one and registers again. A session is never silently revived under the owner's feet.
  *
+ * With `digestAuth` (the `zkPassword` attribute) the session authenticates with ZooKeeper's digest
+ * scheme and every znode it creates below the group's ancestors (the group node itself, members,
+ * the epoch) gets CREATOR_ALL: only the same identity may read, change or list it. Without it
+ * every znode is open, as before.
+ *
  * Events: `connected` (once), `suspended` ({why, silentMs}: stop acting as master), `reconnected`
  * (the same session is served again), `lost` ({why, silentMs}: the session is gone; this object
  * is closed).
@@ -44,10 +49,26 @@ export interface ZkChild {
 export type CompareAndSetResult = { ok: true; version: number } | { ok: false; reason: 'version-mismatch' | 'exists' | 'missing' };
 
 type ZkClient = zookeeper.Client;
+
+// The client's ACL constants are missing from its type definitions, so they are spelled out.
+const OPEN_TO_ANYONE = [new zookeeper.ACL(zookeeper.Permission.ALL, new zookeeper.Id('world', 'anyone'))];
+/** "auth" stands for every identity the creating session authenticated as. */
+const CREATOR_ALL = [new zookeeper.ACL(zookeeper.Permission.ALL, new zookeeper.Id('auth', ''))];
 type ZkError = Error | zookeeper.Exception | null;
 
 function errorCode(e: unknown): number | undefined {
   return e instanceof zookeeper.Exception ? e.getCode() : undefined;
+}
+
+/**
+ * A NoAuth answer is a configuration problem, not an outage: retrying will not help until the
+ * operator makes the passwords agree, so the message says exactly that.
+ */
+function notAuthorised(what: string, withPassword: boolean, cause: unknown): QmqError {
+  const why = withPassword
+    ? 'this node\'s zkPassword is not the one the group\'s znodes were created with'
+    : 'the group\'s znodes are protected by a zkPassword and this node has none';
+  return new QmqError('CONFIG_INVALID', `ZooKeeper refused ${what}: not authorised (NoAuth): ${why}`, { cause });
 }
 
 function unavailable(what: string, cause?: unknown): QmqError {
@@ -63,6 +84,13 @@ export class ZkSession extends EventEmitter {
   private probeInFlight = false;
   private current: ZkSessionState = 'connected';
   private lostReason: string | null = null;
+  private readonly withPassword: boolean;
+  /**
+   * What every znode this session creates carries. CREATOR_ALL ("auth" scheme) means the
+   * identities this session authenticated as, here the one digest user:password; ZooKeeper
+   * refuses it (InvalidACL) on a session without credentials, so it is used only with them.
+   */
+  private readonly acls: zookeeper.ACL[];
 
   private constructor(
     private readonly client: ZkClient,
@@ -74,6 +102,8 @@ export class ZkSession extends EventEmitter {
     this.log = opts.logger ?? silentLogger;
     this.operationTimeoutMs = opts.operationTimeoutMs ?? grantedSessionTimeoutMs;
     this.liveness = new SessionLiveness(grantedSessionTimeoutMs, this.clock.now());
+    this.withPassword = opts.digestAuth !== undefined && opts.digestAuth !== '';
+    this.acls = this.withPassword ? CREATOR_ALL : OPEN_TO_ANYONE;
     client.on('disconnected', () => this.apply(this.liveness.onDisconnected(this.clock.now())));
     client.on('connected', () => this.apply(this.liveness.onConnected(this.clock.now())));
     client.on('expired', () => this.apply(this.liveness.onExpired(this.clock.now())));
@@ -238,7 +268,8 @@ export class ZkSession extends EventEmitter {
         settled = true;
         timer.cancel();
         if (!err || errorCode(err) !== zookeeper.Exception.CONNECTION_LOSS) this.apply(this.liveness.onAnswer(this.clock.now(), sentAt));
-        if (err) reject(err);
+        if (errorCode(err) === zookeeper.Exception.NO_AUTH) reject(notAuthorised(what, this.withPassword, err));
+        else if (err) reject(err);
         else resolve(value as T);
       });
     });
@@ -247,13 +278,29 @@ export class ZkSession extends EventEmitter {
   /** Creates `pathPrefix` + a sequence number, deleted when this session ends; returns the full path. */
   createEphemeralSequential(pathPrefix: string, data: Buffer | string): Promise<string> {
     return this.call(`create ${pathPrefix}`, (done) =>
-      this.client.create(pathPrefix, toBuffer(data), zookeeper.CreateMode.EPHEMERAL_SEQUENTIAL, (err, path) => done(err, path)),
+      this.client.create(pathPrefix, toBuffer(data), this.acls, zookeeper.CreateMode.EPHEMERAL_SEQUENTIAL, (err, path) => done(err, path)),
     );
   }
 
-  /** Creates every missing persistent node along `path`. */
+  /**
+   * Creates every missing persistent node along `path`. Only `path` itself gets this session's
+   * ACL: its ancestors are namespaces other groups share (ActiveMQ's default zkPath is
+   * /activemq/leveldb-stores), and a password on them would lock every other group out.
+   * A node that already exists keeps whatever ACL it has.
+   */
   async ensurePath(path: string): Promise<void> {
-    await this.call<string>(`mkdirp ${path}`, (done) => this.client.mkdirp(path, (err, p) => done(err, p)));
+    const cut = path.lastIndexOf('/');
+    const parent = path.slice(0, cut);
+    if (parent !== '') {
+      await this.call<string>(`mkdirp ${parent}`, (done) => this.client.mkdirp(parent, OPEN_TO_ANYONE, (err, p) => done(err, p)));
+    }
+    try {
+      await this.call<string>(`create ${path}`, (done) =>
+        this.client.create(path, this.acls, zookeeper.CreateMode.PERSISTENT, (err, p) => done(err, p)),
+      );
+    } catch (e) {
+      if (errorCode(e) !== zookeeper.Exception.NODE_EXISTS) throw e;
+    }
   }
 
   async getData(path: string): Promise<{ data: Buffer; version: number } | null> {
@@ -280,7 +327,7 @@ export class ZkSession extends EventEmitter {
     try {
       if (expectedVersion === -1) {
         await this.call<string>(`create ${path}`, (done) =>
-          this.client.create(path, toBuffer(data), zookeeper.CreateMode.PERSISTENT, (err, p) => done(err, p)),
+          this.client.create(path, toBuffer(data), this.acls, zookeeper.CreateMode.PERSISTENT, (err, p) => done(err, p)),
         );
         return { ok: true, version: 0 };
       }

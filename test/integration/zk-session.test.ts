@@ -1,10 +1,11 @@
 /**
  * ZkSession against real ZooKeeper servers: registration and watches, epoch compare-and-set,
- * and the watchdog under a frozen server (SIGSTOP), which node-zookeeper-client alone never
- * reports.
+ * the watchdog under a frozen server (SIGSTOP), which node-zookeeper-client alone never
+ * reports, and digest authentication (zkPassword) with CREATOR_ALL ACLs on the group's znodes.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import zookeeper from 'node-zookeeper-client';
 import { ZkSession } from '../../src/ha/zk-session.js';
 import { privateEnsemble, sharedZooKeeper, uniqueZkPath, type Ensemble, type SharedZooKeeper } from '../helpers/zookeeper.js';
 import { waitFor } from '../helpers/wait.js';
@@ -15,8 +16,8 @@ let ensemble: (Ensemble & { stop(): Promise<void> }) | null = null;
 let shared: SharedZooKeeper | null = null;
 const sessions: ZkSession[] = [];
 
-async function open(connectString: string, connectTimeoutMs = 10_000): Promise<ZkSession> {
-  const s = await ZkSession.connect({ connectString, sessionTimeoutMs: SESSION_TIMEOUT_MS, connectTimeoutMs });
+async function open(connectString: string, connectTimeoutMs = 10_000, digestAuth?: string): Promise<ZkSession> {
+  const s = await ZkSession.connect({ connectString, sessionTimeoutMs: SESSION_TIMEOUT_MS, connectTimeoutMs, digestAuth });
   sessions.push(s);
   return s;
 }
@@ -91,6 +92,73 @@ test('compareAndSet takes an epoch exactly once per version', async () => {
   const cur = await a.getData(epochPath);
   assert.equal(cur?.data.toString(), '2');
   assert.equal(cur?.version, 1);
+});
+
+/** A znode's ACL as `scheme:id:perms`, read with a bare client (ZooKeeper asks READ or ADMIN for it). */
+async function aclOf(connectString: string, path: string, digestAuth = 'fabric:secret'): Promise<string[]> {
+  const c = zookeeper.createClient(connectString, { sessionTimeout: SESSION_TIMEOUT_MS });
+  c.addAuthInfo('digest', Buffer.from(digestAuth));
+  try {
+    await new Promise<void>((resolve) => {
+      c.once('connected', () => resolve());
+      c.connect();
+    });
+    const acls = await new Promise<zookeeper.ACL[]>((resolve, reject) => c.getACL(path, (err, a) => (err ? reject(err) : resolve(a))));
+    // The runtime field is `permission` (the type definitions say `perms`).
+    return acls.map((a) => `${a.id.scheme}:${a.id.id}:${(a as unknown as { permission: number }).permission}`);
+  } finally {
+    c.close();
+  }
+}
+
+const isNoAuth = (e: Error & { codeName?: string }): boolean => e.codeName === 'CONFIG_INVALID' && /NoAuth/.test(e.message) && /zkPassword/.test(e.message);
+
+test('zkPassword: the group\'s znodes answer only the same digest identity', async () => {
+  const zk = shared!;
+  const parent = uniqueZkPath('acl');
+  const root = `${parent}/group`;
+  const owner = await open(zk.connectString, 10_000, 'fabric:secret');
+  await owner.ensurePath(root);
+  const member = await owner.createEphemeralSequential(`${root}/member-`, 'owner');
+  const epochPath = `${root}/epoch`;
+  assert.deepEqual(await owner.compareAndSet(epochPath, -1, '1'), { ok: true, version: 0 });
+
+  // ZooKeeper's digest id: user:base64(sha1(user:password)).
+  const { createHash } = await import('node:crypto');
+  const digestId = `fabric:${createHash('sha1').update('fabric:secret').digest('base64')}`;
+  const all = zookeeper.Permission.ALL;
+  for (const p of [root, member, epochPath]) assert.deepEqual(await aclOf(zk.connectString, p), [`digest:${digestId}:${all}`], p);
+  // The ancestors stay open: other groups share them.
+  assert.deepEqual(await aclOf(zk.connectString, parent), [`world:anyone:${all}`]);
+
+  // The same password from another session: full access (this is how the group's other nodes join).
+  const peer = await open(zk.connectString, 10_000, 'fabric:secret');
+  assert.deepEqual((await peer.getChildrenWithData(root)).map((c) => c.path), [epochPath, member]);
+  const peerMember = await peer.createEphemeralSequential(`${root}/member-`, 'peer');
+  assert.deepEqual(await peer.compareAndSet(epochPath, 0, '2'), { ok: true, version: 1 });
+
+  // No password, or a wrong one: every read and write of the group is refused, with the reason.
+  for (const auth of [undefined, 'fabric:wrong']) {
+    const stranger = await open(zk.connectString, 10_000, auth);
+    await assert.rejects(stranger.getData(member), isNoAuth);
+    await assert.rejects(stranger.getChildrenWithData(root), isNoAuth);
+    await assert.rejects(stranger.createEphemeralSequential(`${root}/member-`, 'intruder'), isNoAuth);
+    await assert.rejects(stranger.setData(peerMember, 'x'), isNoAuth);
+    await assert.rejects(stranger.compareAndSet(epochPath, 1, '99'), isNoAuth);
+    // ensurePath of an existing group is not an error (the node exists; nothing is created).
+    await stranger.ensurePath(root);
+    // The refusal is an answer: the session itself stays healthy.
+    assert.equal(stranger.state, 'connected');
+    await stranger.close();
+  }
+  assert.equal((await owner.getData(epochPath))?.data.toString(), '2');
+
+  // Without a password nothing changes: open ACLs.
+  const plain = await open(zk.connectString);
+  const openRoot = uniqueZkPath('open');
+  await plain.ensurePath(openRoot);
+  const openMember = await plain.createEphemeralSequential(`${openRoot}/member-`, 'x');
+  for (const p of [openRoot, openMember]) assert.deepEqual(await aclOf(zk.connectString, p), [`world:anyone:${all}`]);
 });
 
 test('a frozen server: suspended, then lost, before the session expires; a new session re-registers', async (tc) => {
