@@ -31,11 +31,22 @@ export function failoverMs(events: readonly ClientEvent[], killAtMs: number, old
   return undefined;
 }
 
+/** Where one failover's time went, each from the kill, from the logs of ZooKeeper and the brokers. */
+export interface FailoverPhases {
+  /** A ZooKeeper server expired the dead master's session (its znode is gone). */
+  sessionExpiredMs?: number;
+  /** The new master took the next epoch and listens for slaves. */
+  electedMs?: number;
+  /** Its epoch marker met the sync level; it opens its client ports. */
+  portsOpenMs?: number;
+}
+
 export interface TrialResult {
   /** kill -9 to the first acknowledged send on the new master. */
   failoverMs: number;
   /** kill -9 to the new master answering `/readyz` (polled, so up to ~100 ms late). */
   servingMs: number | undefined;
+  phases?: FailoverPhases;
 }
 
 export interface FailoverSummary {
@@ -44,6 +55,10 @@ export interface FailoverSummary {
   failoverMaxMs: number;
   failoverMinMs: number;
   servingMedianMs: number | null;
+  /** Medians over the trials that logged the phase. */
+  sessionExpiredMedianMs: number | null;
+  electedMedianMs: number | null;
+  portsOpenMedianMs: number | null;
   failoverMsTrials: number[];
 }
 
@@ -51,12 +66,45 @@ export function summarizeTrials(results: readonly TrialResult[]): FailoverSummar
   if (results.length === 0) throw new RangeError('no failover trial completed');
   const ms = results.map((r) => r.failoverMs);
   const serving = results.flatMap((r) => (r.servingMs === undefined ? [] : [r.servingMs]));
+  const phase = (k: keyof FailoverPhases): number | null => {
+    const v = results.flatMap((r) => (r.phases?.[k] === undefined ? [] : [r.phases[k]!]));
+    return v.length === 0 ? null : median(v);
+  };
   return {
     trials: results.length,
     failoverMedianMs: median(ms),
     failoverMaxMs: Math.max(...ms),
     failoverMinMs: Math.min(...ms),
     servingMedianMs: serving.length === 0 ? null : median(serving),
+    sessionExpiredMedianMs: phase('sessionExpiredMs'),
+    electedMedianMs: phase('electedMs'),
+    portsOpenMedianMs: phase('portsOpenMs'),
     failoverMsTrials: ms,
   };
+}
+
+/**
+ * The time of a ZooKeeper server's "Expiring session …" log line (log4j ISO8601, the JVM's
+ * local time zone, which is this process's), or undefined for any other line.
+ */
+export function zkExpiryTime(line: string): number | undefined {
+  const m = /^(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d),(\d{3}) .*Expiring session 0x[0-9a-f]+/.exec(line);
+  if (!m) return undefined;
+  const [y, mo, d, h, mi, s, ms] = m.slice(1).map(Number);
+  return new Date(y, mo - 1, d, h, mi, s, ms).getTime();
+}
+
+/** The `time` (epoch ms) of the first JSON log line at or after `sinceMs` whose `msg` matches. */
+export function firstLogTime(output: string, msg: RegExp, sinceMs: number): number | undefined {
+  for (const line of output.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    let o: { time?: unknown; msg?: unknown };
+    try {
+      o = JSON.parse(line) as typeof o;
+    } catch {
+      continue;
+    }
+    if (typeof o.time === 'number' && o.time >= sinceMs && typeof o.msg === 'string' && msg.test(o.msg)) return o.time;
+  }
+  return undefined;
 }

@@ -51,6 +51,7 @@ async function trial(ctx: ScenarioContext, group: ReplicatedGroup, destination: 
     await waitUntil('first sends on the master', () => acked >= ACKS_BEFORE_KILL, TRIAL_TIMEOUT_MS);
     const oldAddress = group.masterAddress;
     const killAtMs = performance.now();
+    const killAtEpochMs = performance.timeOrigin + killAtMs;
     const victim = await group.killMaster();
     ctx.log(`failover trial ${index + 1}: killed ${victim.name} (${oldAddress}) with SIGKILL`);
     let servingMs: number | undefined;
@@ -60,8 +61,13 @@ async function trial(ctx: ScenarioContext, group: ReplicatedGroup, destination: 
       throw new Error(`${e.message} (${failures} sends failed)\n${group.tails()}`);
     });
     await serving;
-    ctx.log(`failover trial ${index + 1}: first ack on ${group.masterAddress} after ${ms!.toFixed(0)} ms (serving after ${servingMs?.toFixed(0)} ms)`);
-    return { failoverMs: ms!, servingMs, acked };
+    const phases = group.failoverPhases(killAtEpochMs);
+    const show = (v: number | undefined) => (v === undefined ? '?' : v.toFixed(0));
+    ctx.log(
+      `failover trial ${index + 1}: first ack on ${group.masterAddress} after ${ms!.toFixed(0)} ms ` +
+        `(session expired ${show(phases.sessionExpiredMs)}, elected ${show(phases.electedMs)}, ports open ${show(phases.portsOpenMs)}, /readyz ${show(servingMs)})`,
+    );
+    return { failoverMs: ms!, servingMs, phases, acked };
   } finally {
     running = false;
     await producer;

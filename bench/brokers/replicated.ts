@@ -6,11 +6,13 @@
  * setup the chaos runs test. Scenarios talk to whichever node is master now; the `failover`
  * scenario kills it with SIGKILL and restarts it through `killMaster`/`restartKilled`.
  */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { BrokerNode } from '../../src/chaos/broker-node.js';
 import type { ChaosCluster } from '../../src/chaos/cluster.js';
 import { startReplicatedCluster } from '../../src/chaos/replicated-cluster.js';
 import { makeTempDir, onCleanup, sleep } from '../processes.js';
+import { firstLogTime, zkExpiryTime, type FailoverPhases } from '../failover-stats.js';
 import { REPLICATED_ZK_SESSION_TIMEOUT_MS } from '../targets.js';
 import type { BenchBroker } from './types.js';
 
@@ -39,6 +41,8 @@ export class ReplicatedGroup implements BenchBroker {
     private readonly cluster: ChaosCluster,
     master: BrokerNode,
     private readonly release: () => Promise<void>,
+    /** Where startReplicatedCluster put the ensemble: `<dir>/zookeeper/node<id>/zk.log`. */
+    private readonly zkDir: string,
   ) {
     this.master = master;
   }
@@ -52,12 +56,13 @@ export class ReplicatedGroup implements BenchBroker {
     });
     try {
       log('starting a 3-node ZooKeeper ensemble and 3 replicated brokers (quorum_disk)');
-      cluster = await startReplicatedCluster(path.join(dir, 'group'), { size: 3, sync: 'quorum_disk', zkSessionTimeoutMs: REPLICATED_ZK_SESSION_TIMEOUT_MS });
+      const groupDir = path.join(dir, 'group');
+      cluster = await startReplicatedCluster(groupDir, { size: 3, sync: 'quorum_disk', zkSessionTimeoutMs: REPLICATED_ZK_SESSION_TIMEOUT_MS });
       const master = await cluster.waitServing(START_TIMEOUT_MS);
       const group = new ReplicatedGroup(cluster, master, async () => {
         await unregister();
         await remove();
-      });
+      }, path.join(groupDir, 'zookeeper'));
       await group.waitHealthy(START_TIMEOUT_MS);
       return group;
     } catch (e) {
@@ -132,6 +137,33 @@ export class ReplicatedGroup implements BenchBroker {
     const n = this.killed;
     this.killed = undefined;
     n?.start();
+  }
+
+  /**
+   * The phases of a failover that began at `killAtMs` (epoch ms), read from the ZooKeeper
+   * servers' logs (session expiry) and the current master's log (elected, ports open).
+   */
+  failoverPhases(killAtMs: number): FailoverPhases {
+    let expiredAt: number | undefined;
+    for (const id of this.cluster.zk?.ids ?? []) {
+      let text = '';
+      try {
+        text = readFileSync(path.join(this.zkDir, `node${id}`, 'zk.log'), 'utf8');
+      } catch {
+        continue;
+      }
+      for (const line of text.split('\n')) {
+        const t = zkExpiryTime(line);
+        if (t !== undefined && t >= killAtMs && (expiredAt === undefined || t < expiredAt)) expiredAt = t;
+      }
+    }
+    const out = this.master.output();
+    const since = (t: number | undefined) => (t === undefined ? undefined : t - killAtMs);
+    return {
+      sessionExpiredMs: since(expiredAt),
+      electedMs: since(firstLogTime(out, /^elected: epoch taken/, killAtMs)),
+      portsOpenMs: since(firstLogTime(out, /^master: the epoch marker met the sync level/, killAtMs)),
+    };
   }
 
   /** PIDs of the master and of the other running nodes, for tracing tools. */

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { failoverMs, summarizeTrials, type ClientEvent } from '../../bench/failover-stats.js';
+import { failoverMs, firstLogTime, summarizeTrials, zkExpiryTime, type ClientEvent } from '../../bench/failover-stats.js';
 import { median } from '../../bench/stats.js';
 
 const OLD = 'tcp://127.0.0.1:1001';
@@ -57,6 +57,14 @@ test('trials are summed up by median, max and min; serving time only where it wa
   assert.equal(s.servingMedianMs, 2400);
   assert.deepEqual(s.failoverMsTrials, [2900, 2500, 4100, 2600]);
   assert.equal(summarizeTrials([{ failoverMs: 1, servingMs: undefined }]).servingMedianMs, null);
+  assert.equal(s.electedMedianMs, null);
+  const p = summarizeTrials([
+    { failoverMs: 3000, servingMs: 2800, phases: { sessionExpiredMs: 2100, electedMs: 2400, portsOpenMs: 2700 } },
+    { failoverMs: 3100, servingMs: 2900, phases: { sessionExpiredMs: 2300 } },
+  ]);
+  assert.equal(p.sessionExpiredMedianMs, 2200);
+  assert.equal(p.electedMedianMs, 2400);
+  assert.equal(p.portsOpenMedianMs, 2700);
   assert.throws(() => summarizeTrials([]), RangeError);
 });
 
@@ -64,4 +72,25 @@ test('median: middle value, mean of the middle two for an even count, NaN for no
   assert.equal(median([3, 1, 2]), 2);
   assert.equal(median([4, 1, 3, 2]), 2.5);
   assert.ok(Number.isNaN(median([])));
+});
+
+test('ZooKeeper session expiry lines are read in local time; other lines are not', () => {
+  const line = '2026-11-25 14:42:29,132 [myid:3] - INFO  [SessionTracker:ZooKeeperServer@632] - Expiring session 0x10000a794860000, timeout of 2000ms exceeded';
+  assert.equal(zkExpiryTime(line), new Date(2026, 10, 25, 14, 42, 29, 132).getTime());
+  assert.equal(zkExpiryTime('2026-11-25 14:42:29,132 [myid:3] - INFO  [main] - Reading configuration'), undefined);
+  assert.equal(zkExpiryTime(''), undefined);
+});
+
+test('the first matching JSON log line at or after a time gives its time', () => {
+  const out = [
+    JSON.stringify({ time: 100, msg: 'elected: epoch taken, replication server listening' }),
+    'not json',
+    '{"broken',
+    JSON.stringify({ time: 500, msg: 'something else' }),
+    JSON.stringify({ time: 900, msg: 'elected: epoch taken, replication server listening' }),
+    JSON.stringify({ time: 950, msg: 'elected: epoch taken, replication server listening' }),
+  ].join('\n');
+  assert.equal(firstLogTime(out, /^elected: epoch taken/, 200), 900);
+  assert.equal(firstLogTime(out, /^elected: epoch taken/, 0), 100);
+  assert.equal(firstLogTime(out, /^never/, 0), undefined);
 });
