@@ -343,6 +343,20 @@ export class ReplicatedMode implements HaMode {
     const d = view.decision;
     for (const w of d.warnings) this.logger.warn({ nodeId: this.nodeId }, w);
 
+    // A node restarted within a session timeout of its death still sees its old registration,
+    // and those of peers that died with it (kill -9 of the whole group): counted, they could
+    // elect a lone node as master, or let stale slave positions count as reported. So a
+    // candidate decides nothing until ZooKeeper has expired its previous session; peers killed
+    // at the same moment expire with it.
+    const previous = view.members.filter((m) => m.brokerName === this.config.brokerName && m.nodeId === this.nodeId && m.znode !== this.elector.ownZnode);
+    if (this.phase === 'candidate' && previous.length > 0) {
+      this.setReason(
+        `waiting for ZooKeeper to expire this node's registration from before its restart (${previous.map((m) => m.znode).join(', ')}; ` +
+          `at most zkSessionTimeout): until then the group may list members that are gone`,
+      );
+      return;
+    }
+
     if (this.phase === 'master' || this.phase === 'taking-over') {
       if (d.kind === 'elected' && d.master === this.nodeId) return;
       await this.demote(d.kind === 'no-master' ? `lost the quorum (${d.reason})` : `${d.master} is master now (${d.reason})`);

@@ -117,6 +117,9 @@ async function startNode(node: ClusterNode): Promise<NodeStatus> {
 
 async function fullRestart(cluster: Cluster, sync: string, how: StopHow, order: Order): Promise<void> {
   const label = `${sync}, ${how}, order ${order.map((i) => (i === 0 ? 'M' : `S${i}`)).join(' ')}`;
+  const t0 = Date.now();
+  const marks: string[] = [];
+  const mark = (what: string) => marks.push(`${what} +${Date.now() - t0}ms`);
   const load = await Workload.start(cluster, { producers: 2 });
   try {
     await waitFor('some acknowledged sends', () => load.acked() >= 40, 30_000);
@@ -134,6 +137,7 @@ async function fullRestart(cluster: Cluster, sync: string, how: StopHow, order: 
       await Promise.all(roles.slice(1).map((n) => n.kill()));
     }
     const ackedBefore = load.acked();
+    mark('stopped');
 
     // --- and comes back one node at a time
     const [first, second, third] = order.map((i) => roles[i]);
@@ -141,11 +145,13 @@ async function fullRestart(cluster: Cluster, sync: string, how: StopHow, order: 
     // After kill -9 the dead nodes' registrations live on until ZooKeeper expires their sessions;
     // whatever the first node sees meanwhile, it must never serve alone, and it must end up
     // saying it waits for a quorum.
+    let registrationsSeen = 0;
     const lone = await waitFor(
       `${first.name}, alone, to say it waits for a quorum`,
       async () => {
         const s = await first.status();
         assert.notEqual(s?.role, 'master', `${label}: the lone first node ${first.name} became master: ${s?.reason ?? ''}`);
+        registrationsSeen = Math.max(registrationsSeen, Array.isArray(s?.ha.members) ? s.ha.members.length : 0);
         return s && /waiting for quorum/.test(s.reason ?? '') ? s : undefined;
       },
       30_000,
@@ -153,13 +159,15 @@ async function fullRestart(cluster: Cluster, sync: string, how: StopHow, order: 
     );
     assert.equal(lone.role, 'standby');
     assert.equal(await refusesConnections(first.stompPort), true, `${label}: the lone node serves no clients`);
-    console.log(`scenario 6 [${label}]: lone ${first.name}: ${lone.reason}`);
+    console.log(`scenario 6 [${label}]: lone ${first.name} saw up to ${registrationsSeen} registrations (the dead nodes' until their sessions expired), then: ${lone.reason}`);
 
+    mark('lone');
     await startNode(second);
     const { master: elected, status: electedStatus } = await cluster.waitForMaster({ slaves: 1, timeoutMs: 40_000 });
     assert.ok([first, second].includes(elected), `${label}: the master is one of the two running nodes`);
     assert.ok((electedStatus.epoch ?? 0) > oldEpoch, `${label}: the new master took a newer epoch (${electedStatus.epoch} > ${oldEpoch})`);
 
+    mark('master');
     await startNode(third);
     const st = await waitFor(
       `${third.name} to rejoin as a slave`,
@@ -170,8 +178,11 @@ async function fullRestart(cluster: Cluster, sync: string, how: StopHow, order: 
       40_000,
       50,
     );
-    assert.match(st.reason ?? '', new RegExp(`slave of ${String(electedStatus.ha.nodeId)} at epoch ${electedStatus.epoch}`));
+    // Not the reason text: on a loaded machine a ZooKeeper hiccup (reported first) may hide it.
+    const following = st.ha.following as { nodeId?: string; epoch?: number } | undefined;
+    assert.deepEqual([following?.nodeId, following?.epoch], [electedStatus.ha.nodeId, electedStatus.epoch], `${label}: ${third.name} follows the new master`);
     await cluster.waitForMaster({ slaves: 2, timeoutMs: 20_000 });
+    mark('slaves');
     const restartedAckedBefore = load.acked();
     await waitFor('acknowledged sends after the restart', () => load.acked() > restartedAckedBefore + 10, 30_000);
 
@@ -188,6 +199,7 @@ async function fullRestart(cluster: Cluster, sync: string, how: StopHow, order: 
     collect();
     const local = sync.startsWith('local_');
     const result = await load.finish(40_000, local ? (id) => quarantined.has(id) : undefined);
+    mark('drained');
     const inQuarantine = result.lost.filter((id) => quarantined.has(id));
     const gone = local ? result.lost.filter((id) => !quarantined.has(id)) : result.lost;
     if (gone.length > 0 || result.unflaggedDuplicates.length > 0) {
@@ -198,7 +210,7 @@ async function fullRestart(cluster: Cluster, sync: string, how: StopHow, order: 
     assert.deepEqual(result.unflaggedDuplicates, [], `${label}: delivered again without the redelivered flag`);
     console.log(
       `scenario 6 [${label}]: ${result.acked} sends acknowledged (${ackedBefore} before the stop), master ${elected.name} at epoch ${electedStatus.epoch}; ` +
-        `${inQuarantine.length} acknowledged only in quarantine; quarantine files: ${qfiles.length ? qfiles.join(', ') : 'none'}`,
+        `${inQuarantine.length} acknowledged only in quarantine; quarantine files: ${qfiles.length ? qfiles.join(', ') : 'none'}; ${marks.join(', ')}`,
     );
   } finally {
     await load.close();

@@ -117,6 +117,11 @@ export class ZkElector {
     return this.publishing;
   }
 
+  /** The name of this session's registration znode (e.g. `member-0000000007`), null while unregistered. */
+  get ownZnode(): string | null {
+    return this.znodePath ? this.znodePath.slice(this.znodePath.lastIndexOf('/') + 1) : null;
+  }
+
   get published(): MemberRecord {
     return this.record;
   }
