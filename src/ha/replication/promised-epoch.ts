@@ -1,13 +1,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { REPLICATION_MARKER_FILE } from '../../store/journal/log-repair.js';
 
 /**
  * The highest epoch a node has seen from any master (Raft's currentTerm). A slave cannot write
  * it into its log as a marker record (its log must stay byte-identical to the master's), so it
  * lives in `<directory>/replication-epoch`, replaced atomically. DESIGN §4 step 4: with it, a
- * restarted slave still refuses a master older than one it already followed.
+ * restarted slave still refuses a master older than one it already followed. Its presence also
+ * tells the journal that this store can heal damage from the group (DESIGN §3).
  */
-const FILE = 'replication-epoch';
+const FILE = REPLICATION_MARKER_FILE;
 
 export function readPromisedEpoch(storeDir: string): number {
   try {
@@ -16,6 +18,11 @@ export function readPromisedEpoch(storeDir: string): number {
   } catch {
     return 0;
   }
+}
+
+/** Records `epoch` unless the file already holds it or a higher one. */
+export function promiseEpoch(storeDir: string, epoch: number): void {
+  if (!fs.existsSync(path.join(storeDir, FILE)) || readPromisedEpoch(storeDir) < epoch) writePromisedEpoch(storeDir, epoch);
 }
 
 export function writePromisedEpoch(storeDir: string, epoch: number): void {

@@ -6,7 +6,7 @@ import { QmqError } from '../../util/errors.js';
 import type { Logger } from '../../util/logger.js';
 import { encodeFrame, FrameDecoder, MAX_FRAME_BYTES, type Frame, type MasterFrame, type SlaveFrame } from './frames.js';
 import { scanLogShape } from './log-shape.js';
-import { readPromisedEpoch, writePromisedEpoch } from './promised-epoch.js';
+import { promiseEpoch, readPromisedEpoch } from './promised-epoch.js';
 import { parseBind } from './replication-server.js';
 import type { LogPosition } from './types.js';
 
@@ -153,10 +153,8 @@ export class ReplicationClient {
         if (this.state !== 'login') throw new QmqError('FRAME_MALFORMED', `login-ok in state ${this.state}`);
         if (h.epoch < expectedEpoch) throw new QmqError('FENCED', `the master answered with epoch ${h.epoch}, below the expected ${expectedEpoch}`);
         this.masterEpoch = h.epoch;
-        if (h.epoch > this.promised) {
-          writePromisedEpoch(this.journal.config.directory, h.epoch);
-          this.promised = h.epoch;
-        }
+        promiseEpoch(this.journal.config.directory, h.epoch);
+        if (h.epoch > this.promised) this.promised = h.epoch;
         this.state = 'catch-up';
         return;
       case 'refused':

@@ -6,6 +6,7 @@ import type { Logger } from '../../util/logger.js';
 import { checkSync, commitPosition, type ReplicationState, type SyncLevel } from '../quorum.js';
 import type { EpochStart, LogShape } from './frames.js';
 import { recordLengthAt, scanLogShape } from './log-shape.js';
+import { promiseEpoch } from './promised-epoch.js';
 import { SlaveSession } from './slave-session.js';
 import type { SlaveProgress } from './types.js';
 
@@ -99,6 +100,9 @@ export class ReplicationServer {
       await journal.setEpoch(epoch);
       shape = await scanLogShape(journal);
     }
+    // The master keeps its promise on disk too: it marks the store as a group member's, which may
+    // heal damage from the group (DESIGN §3), and a restart never follows an older master.
+    promiseEpoch(journal.config.directory, epoch);
     this.epochs = shape.epochs;
     const own = this.epochs.find((e) => e.epoch === epoch)!;
     this.markerEnd = own.start + (await recordLengthAt(journal, own.start));

@@ -9,6 +9,7 @@ import { GroupCommitWriter, type DurableBatch, type WriterStats } from './group-
 import { JournalIndex, type IndexOp, type Loc } from './leveldb-index.js';
 import { decodeIndexOp, decodeOp, encodeEmpty, type EncodedOp } from './op-codec.js';
 import { decodeRecordAt, looksLikeRecordAt, HEADER_BYTES, RecordType, type DecodedRecord } from './record-codec.js';
+import { belongsToReplicationGroup, quarantineDamagedTail, type DamageRepair } from './log-repair.js';
 import { recoverJournal, type RecoveryReport } from './recovery.js';
 import { cutTail, replaceLog, type ReplicaTruncation } from './replica-truncation.js';
 import { SegmentLog } from './segment-log.js';
@@ -39,6 +40,14 @@ export interface JournalStoreOptions {
    * nothing (DESIGN §5).
    */
   fence?: () => void;
+  /**
+   * What opening does with a record that fails its check anywhere in the log (DESIGN §3, §4):
+   * `refuse` (a single node: STORE_CORRUPT, the operator runs `store verify --repair`) or
+   * `quarantine` (a replica: the log from the damaged batch on is moved into quarantine and the
+   * master fills it in again). Default: `quarantine` when the directory belongs to a replication
+   * group (it holds `replication-epoch`), else `refuse`.
+   */
+  damagedLog?: 'refuse' | 'quarantine';
 }
 
 /** How long a free-space reading is trusted (statfs is cheap, but not per message). */
@@ -108,18 +117,20 @@ export class JournalStore implements MessageStore {
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
   private readonly flushEntries: number;
-  private readonly options: Required<Omit<JournalStoreOptions, 'fence'>> & Pick<JournalStoreOptions, 'fence'>;
+  private readonly options: Required<Omit<JournalStoreOptions, 'fence' | 'damagedLog'>> & Pick<JournalStoreOptions, 'fence' | 'damagedLog'>;
   /** Ops queued for the log that would cancel a live record, by the key they cancel (see compaction). */
   private readonly inFlight = new Map<string, number>();
   /** What the last `open()` found and did. */
   recovery: RecoveryReport | null = null;
+  /** Damage that `open()` moved into quarantine (a replica only), if any. */
+  damageRepair: DamageRepair | null = null;
 
   constructor(
     readonly config: JournalPersistence,
     private readonly logger: Logger,
     options: JournalStoreOptions = {},
   ) {
-    this.options = { preallocate: options.preallocate ?? true, flushEntries: options.flushEntries ?? 20_000, compactLiveRatio: options.compactLiveRatio ?? 0.5, diskReserveBytes: options.diskReserveBytes ?? 4 * 1024 * 1024, lockHeld: options.lockHeld ?? false, fence: options.fence };
+    this.options = { preallocate: options.preallocate ?? true, flushEntries: options.flushEntries ?? 20_000, compactLiveRatio: options.compactLiveRatio ?? 0.5, diskReserveBytes: options.diskReserveBytes ?? 4 * 1024 * 1024, lockHeld: options.lockHeld ?? false, fence: options.fence, damagedLog: options.damagedLog };
     this.flushEntries = this.options.flushEntries;
   }
 
@@ -132,6 +143,11 @@ export class JournalStore implements MessageStore {
       // has the store open, before the segment log touches any file.
       this.index = await JournalIndex.open(path.join(dir, 'index'), this.config.enableJournalDiskSyncs);
       try {
+        if ((this.options.damagedLog ?? (belongsToReplicationGroup(dir) ? 'quarantine' : 'refuse')) === 'quarantine') {
+          this.damageRepair = await quarantineDamagedTail(dir, this.logger);
+          // The index may name records that are gone now: rebuild it from the clean prefix.
+          if (this.damageRepair && this.index.hasCheckpoint && this.index.checkpoint.position > this.damageRepair.cutAt) await this.index.wipe();
+        }
         this.log = new SegmentLog(dir, this.config.journalMaxFileLengthBytes, this.logger, this.options.preallocate);
       } catch (e) {
         await this.index.close();
