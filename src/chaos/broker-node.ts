@@ -12,6 +12,26 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 /** The compiled CLI: chaos runs test what ships. */
 export const CLI_PATH = path.join(ROOT, 'bin/quorummq.js');
 
+/**
+ * Brokers still running when the harness exits are killed with it: an orphaned broker would keep
+ * its namespace (and a half-healed cluster) alive after the run's namespaces were deleted.
+ */
+const liveChildren = new Set<ChildProcess>();
+let exitHookInstalled = false;
+function guard(child: ChildProcess): void {
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.on('exit', () => {
+      for (const c of liveChildren) {
+        c.kill('SIGCONT');
+        c.kill('SIGKILL');
+      }
+    });
+  }
+  liveChildren.add(child);
+  child.once('exit', () => liveChildren.delete(child));
+}
+
 export interface BrokerNodeSpec {
   name: string;
   dataDir: string;
@@ -70,6 +90,7 @@ export class BrokerNode {
     };
     child.stdout!.on('data', keep);
     child.stderr!.on('data', keep);
+    guard(child);
     this.child = child;
     this.paused = false;
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));

@@ -72,6 +72,10 @@ async function main(argv: string[]): Promise<number> {
   return report.result.violations.length === 0 ? 0 : 1;
 }
 
+// Ctrl-C or a SIGTERM still runs the exit hooks that kill the brokers and ZooKeeper/PostgreSQL
+// servers and delete the network namespaces.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e) => {
