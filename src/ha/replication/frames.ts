@@ -27,6 +27,16 @@ export interface LogShape {
   epochs: EpochStart[];
 }
 
+/**
+ * The master holds no record before `first` (it compacted them away) as of its log end `asOf`; a
+ * slave whose index is checkpointed past `asOf` may delete its segments before `first` too.
+ * Optional, so an older peer simply never deletes.
+ */
+export interface Retained {
+  first: number;
+  asOf: number;
+}
+
 export type SlaveFrame =
   /** Opens the session: who the slave is, its token, the highest epoch it has promised to, its log. */
   | { t: 'login'; nodeId: string; securityToken: string; promisedEpoch: number; log: LogShape }
@@ -46,9 +56,9 @@ export type MasterFrame =
   /** Records will follow from `position`. */
   | { t: 'stream-from'; epoch: number; position: number }
   /** Body: whole or partial journal records, contiguous, starting at `start`. */
-  | { t: 'records'; epoch: number; start: number }
+  | { t: 'records'; epoch: number; start: number; retained?: Retained }
   /** Keeps an idle stream alive and tells the slave where the master's log ends. */
-  | { t: 'heartbeat'; epoch: number; end: number }
+  | { t: 'heartbeat'; epoch: number; end: number; retained?: Retained }
   | { t: 'fenced'; epoch: number; reason: string };
 
 export type AnyFrame = SlaveFrame | MasterFrame;

@@ -4,7 +4,7 @@ import { FLAG_MORE, HEADER_BYTES } from '../../store/journal/record-codec.js';
 import { systemClock, type Clock, type TimerHandle } from '../../util/clock.js';
 import { QmqError } from '../../util/errors.js';
 import type { Logger } from '../../util/logger.js';
-import { encodeFrame, FrameDecoder, MAX_FRAME_BYTES, type Frame, type MasterFrame, type SlaveFrame } from './frames.js';
+import { encodeFrame, FrameDecoder, MAX_FRAME_BYTES, type Frame, type MasterFrame, type Retained, type SlaveFrame } from './frames.js';
 import { scanLogShape } from './log-shape.js';
 import { promiseEpoch, readPromisedEpoch } from './promised-epoch.js';
 import { parseBind } from './replication-server.js';
@@ -176,12 +176,19 @@ export class ReplicationClient {
         return this.beginStream(h.position, done);
       case 'records':
         if (this.state !== 'streaming') throw new QmqError('FRAME_MALFORMED', `records in state ${this.state}`);
+        this.noteRetained(h.retained);
         return this.onRecords(h.start, f.body);
       case 'heartbeat':
+        if (this.state === 'streaming') this.noteRetained(h.retained);
         return;
       default:
         throw new QmqError('FRAME_MALFORMED', `unexpected frame '${(h as { t: string }).t}' from the master`);
     }
+  }
+
+  /** The master's oldest retained position: our segments before it go once our index is past `asOf`. */
+  private noteRetained(r: Retained | undefined): void {
+    if (r && Number.isSafeInteger(r.first) && Number.isSafeInteger(r.asOf) && r.first <= r.asOf) this.journal.noteMasterRetained(r.first, r.asOf);
   }
 
   private refusal(h: Extract<MasterFrame, { t: 'refused' | 'fenced' }>): QmqError {

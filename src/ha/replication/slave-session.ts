@@ -4,7 +4,7 @@ import type { JournalStore } from '../../store/journal/journal-store.js';
 import type { Clock, TimerHandle } from '../../util/clock.js';
 import type { Logger } from '../../util/logger.js';
 import { planCatchUp } from './catch-up-plan.js';
-import { encodeFrame, FrameDecoder, MAX_FRAME_BYTES, type Frame, type MasterFrame, type SlaveFrame } from './frames.js';
+import { encodeFrame, FrameDecoder, MAX_FRAME_BYTES, type Frame, type MasterFrame, type Retained, type SlaveFrame } from './frames.js';
 import type { ReplicationServer } from './replication-server.js';
 import type { SlaveProgress } from './types.js';
 
@@ -185,7 +185,7 @@ export class SlaveSession {
         const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
         chunks = [];
         this.building = 0;
-        this.send({ t: 'records', epoch, start }, body);
+        this.send({ t: 'records', epoch, start, retained: this.retained() }, body);
         this.sentEnd = start + body.length;
         start = this.sentEnd;
       };
@@ -200,6 +200,11 @@ export class SlaveSession {
     }
   }
 
+  /** Our oldest retained position, as of our durable end (DESIGN §4: slaves drop what we dropped). */
+  private retained(): Retained {
+    return { first: this.journal.firstPosition, asOf: this.journal.lastPosition().position };
+  }
+
   private scheduleHeartbeat(): void {
     const { heartbeatMs, epoch } = this.server.settings;
     this.heartbeat = this.clock.schedule(heartbeatMs, () => {
@@ -209,7 +214,7 @@ export class SlaveSession {
         this.close(`nothing heard from the slave for ${now - this.lastHeard} ms`);
         return;
       }
-      if (this.state === 'streaming' && now - this.lastSent >= heartbeatMs) this.send({ t: 'heartbeat', epoch, end: this.journal.lastPosition().position });
+      if (this.state === 'streaming' && now - this.lastSent >= heartbeatMs) this.send({ t: 'heartbeat', epoch, end: this.journal.lastPosition().position, retained: this.retained() });
       this.scheduleHeartbeat();
     });
   }

@@ -350,9 +350,10 @@ export class JournalStore implements MessageStore {
   async checkpoint(): Promise<CompactionResult | null> {
     if (this.state === 'open' && this.replica) {
       // A replica's log stays byte-identical to the master's: the master compacts and ships the
-      // copies; the replica only checkpoints its index.
+      // copies; the replica checkpoints its index and drops the segments the master has dropped.
       await this.flushIndexAt();
-      return null;
+      const deleted = this.dropReleasedSegments();
+      return deleted.length > 0 ? { deletedSegments: deleted, compactedSegments: [], rewrittenRecords: 0 } : null;
     }
     if (this.state !== 'open' || this.isFenced()) return null;
     if (!this.flushing) {
@@ -454,9 +455,42 @@ export class JournalStore implements MessageStore {
   private replica = false;
   private readonly durableListeners = new Set<(end: number) => void>();
 
+  /** The master's oldest retained position, and its log end when it said so (see `noteMasterRetained`). */
+  private released: { first: number; asOf: number } | null = null;
+  /** A truncation or snapshot is rearranging the log: no segment is dropped meanwhile. */
+  private reshaping = false;
+
   /** A replica accepts only `appendReplicated`; `write` refuses with NOT_MASTER and nothing is compacted. */
   setReplica(on: boolean): void {
     this.replica = on;
+    this.released = null;
+  }
+
+  /**
+   * For a replica: the master holds nothing before `first` any more, as of its log end `asOf`.
+   * Every record before `first` is dead there, and once this replica's index checkpoint reaches
+   * `asOf` it has applied whatever made them dead here too (the compaction copies and removes the
+   * master wrote before it dropped them), so whole segments before `first` may go: recovery from
+   * that checkpoint never reads them. Dropped at the next checkpoint (DESIGN §4).
+   */
+  noteMasterRetained(first: number, asOf: number): void {
+    if (!this.replica || first <= this.firstPosition) return;
+    if (this.released && this.released.first >= first) return;
+    this.released = { first, asOf };
+  }
+
+  private dropReleasedSegments(): string[] {
+    const r = this.released;
+    if (!r || !this.replica || this.reshaping || this.state !== 'open' || !this.index.hasCheckpoint || this.index.checkpoint.position < r.asOf) return [];
+    const deleted: string[] = [];
+    while (this.log.segments.length >= 2 && this.log.segments[1].start <= r.first) {
+      const s = this.log.segments[0];
+      this.log.deleteSegment(s);
+      deleted.push(s.file);
+    }
+    if (deleted.length > 0) this.logger.info({ deleted, masterFirst: r.first, firstPosition: this.firstPosition }, `replica dropped ${deleted.length} segment(s) the master no longer holds`);
+    if (this.log.segments.length < 2 || this.log.segments[1].start > r.first) this.released = null;
+    return deleted;
   }
 
   get isReplica(): boolean {
@@ -529,6 +563,16 @@ export class JournalStore implements MessageStore {
    * file under `<directory>/quarantine/`, and the index is rebuilt to match.
    */
   async truncateTo(position: number, reason: string): Promise<ReplicaTruncation> {
+    this.released = null;
+    this.reshaping = true;
+    try {
+      return await this.truncateQuietly(position, reason);
+    } finally {
+      this.reshaping = false;
+    }
+  }
+
+  private async truncateQuietly(position: number, reason: string): Promise<ReplicaTruncation> {
     await this.quiesce();
     const end = this.durableEnd;
     if (position > end || position < this.firstPosition) throw new QmqError('INTERNAL', `cannot truncate the log to ${position}: it holds ${this.firstPosition}..${end}`);
@@ -546,11 +590,17 @@ export class JournalStore implements MessageStore {
    * and restarts it empty at `position`: a snapshot's records follow from there.
    */
   async resetTo(position: number, reason: string): Promise<ReplicaTruncation> {
-    await this.quiesce();
-    const report = replaceLog(this.config.directory, this.log, position, this.durableEnd, reason, this.logger);
-    await this.index.wipe();
-    await this.reopenIndex();
-    return report;
+    this.released = null;
+    this.reshaping = true;
+    try {
+      await this.quiesce();
+      const report = replaceLog(this.config.directory, this.log, position, this.durableEnd, reason, this.logger);
+      await this.index.wipe();
+      await this.reopenIndex();
+      return report;
+    } finally {
+      this.reshaping = false;
+    }
   }
 
   /** Waits until nothing writes the log or the index. */
