@@ -122,11 +122,12 @@ describe('replicated mode: ZooKeeper servers die and return (scenario 5)', { tim
 
     // --- Both return: a master serves again by itself.
     await Promise.all([zk.startNode(first), zk.startNode(leader)]);
+    const zkBackMs = Date.now() - restoredAt;
     const { master: again, status: againStatus } = await cluster.waitForMaster({ timeoutMs: 40_000 });
     const backMs = Date.now() - restoredAt;
     assert.ok((againStatus.epoch ?? 0) > (epoch ?? 0), `a new epoch after the outage: ${againStatus.epoch} (was ${epoch})`);
     const firstAckAfter = await waitFor('an acknowledged send after the servers returned', () => load!.history.ackTimes.find((t) => t > restoredAt), 30_000, 50);
-    console.log(`scenario 5: servers restarted -> ${again.name} master after ${backMs} ms, first ack after ${firstAckAfter - restoredAt} ms`);
+    console.log(`scenario 5: servers restarted -> ZooKeeper serving after ${zkBackMs} ms, ${again.name} master after ${backMs} ms, first ack after ${firstAckAfter - restoredAt} ms`);
     await waitFor('more sends acknowledged on the new master', () => load!.history.ackTimes.filter((t) => t > restoredAt).length >= 20, 20_000);
 
     // --- Drain: nothing acknowledged is lost; a second delivery is flagged.
