@@ -169,18 +169,21 @@ async function fullRestart(cluster: Cluster, sync: string, how: StopHow, order: 
 
     mark('master');
     await startNode(third);
-    const st = await waitFor(
-      `${third.name} to rejoin as a slave`,
+    // The master may change meanwhile (on a loaded machine a sync timeout can demote it, and the
+    // group elects again); what counts is that the third node ends up following the current one.
+    const rejoined = await waitFor(
+      `${third.name} to rejoin as a slave of the current master`,
       async () => {
-        const s = await third.status();
-        return s?.role === 'slave' ? s : undefined;
+        const [s, m] = [await third.status(), await cluster.waitForMaster({ slaves: 1, timeoutMs: 1000 }).catch(() => undefined)];
+        const following = s?.ha.following as { nodeId?: string; epoch?: number } | undefined;
+        return s?.role === 'slave' && m && following?.nodeId === m.status.ha.nodeId && following?.epoch === m.status.epoch ? m : undefined;
       },
       40_000,
       50,
     );
-    // Not the reason text: on a loaded machine a ZooKeeper hiccup (reported first) may hide it.
-    const following = st.ha.following as { nodeId?: string; epoch?: number } | undefined;
-    assert.deepEqual([following?.nodeId, following?.epoch], [electedStatus.ha.nodeId, electedStatus.epoch], `${label}: ${third.name} follows the new master`);
+    if (rejoined.status.epoch !== electedStatus.epoch) {
+      console.log(`scenario 6 [${label}]: the master changed before ${third.name} joined: now ${rejoined.master.name} at epoch ${rejoined.status.epoch} (${String(rejoined.status.ha.lastDemotion ?? '')})`);
+    }
     await cluster.waitForMaster({ slaves: 2, timeoutMs: 20_000 });
     mark('slaves');
     const restartedAckedBefore = load.acked();
