@@ -86,7 +86,7 @@ export function buildProgram(): Command {
     .action((dir: string, opts: { repair?: boolean; json?: boolean }) => runStoreCli('verify', dir, opts));
   store
     .command('dump <dir>')
-    .description('segments, destination depths, last (epoch, position), and records of a range')
+    .description('segments, destination depths, last (epoch, position), and records of a range; <dir> may also be a file or directory under quarantine/')
     .option('--from <pos>', 'first log position to print', intArg('--from'))
     .option('--to <pos>', 'last log position to print', intArg('--to'))
     .option('--json', 'print JSON')

@@ -236,46 +236,91 @@ function summarize(type: number, payload: Buffer): Record<string, unknown> {
   }
 }
 
-/** Segments, the records of `[from, to)` in readable form, each queue's depth, the last (epoch, position). */
+const DIVERGENT_TAIL = /^divergent-(\d{20})-\d{20}-.*\.log$/;
+const DAMAGED_RANGE = /^(\d{20})\.log\.(\d+)\.(?:bad|torn)$/;
+const SEGMENT_FILE = /^(\d{20})\.log$/;
+
+/**
+ * The log positions of a piece of log set aside in `<directory>/quarantine/`, read as segments:
+ * a divergent tail (`divergent-<from>-<to>-….log` starts at `<from>`), damaged bytes
+ * (`<segment>.log.<offset>.bad|torn` start at the segment's start plus the offset), or a log
+ * replaced by a snapshot (a `replaced-…/` directory of segment files). Undefined for anything else.
+ */
+export function quarantinedSegments(p: string): SegmentRef[] | undefined {
+  if (!fs.existsSync(p)) return undefined;
+  const name = path.basename(p);
+  if (fs.statSync(p).isDirectory()) {
+    if (fs.existsSync(path.join(p, 'log'))) return undefined;
+    const refs = fs.readdirSync(p).flatMap((n) => {
+      const m = SEGMENT_FILE.exec(n);
+      return m ? [{ start: Number(m[1]), file: path.join(p, n) }] : [];
+    });
+    return refs.length > 0 ? refs.sort((a, b) => a.start - b.start) : undefined;
+  }
+  const tail = DIVERGENT_TAIL.exec(name);
+  if (tail) return [{ start: Number(tail[1]), file: p }];
+  const damaged = DAMAGED_RANGE.exec(name);
+  if (damaged) return [{ start: Number(damaged[1]) + Number(damaged[2]), file: p }];
+  return undefined;
+}
+
+/**
+ * Segments, the records of `[from, to)` in readable form, each queue's depth, the last (epoch,
+ * position). `dir` may also be a quarantined piece of log (see `quarantinedSegments`): then
+ * there is no index and no lock to take.
+ */
 export async function dumpStore(dir: string, opts: { from?: number; to?: number }): Promise<DumpReport> {
+  const quarantined = quarantinedSegments(dir);
+  if (quarantined) return dumpSegments(dir, quarantined, opts, async () => ({ depths: [], checkpoint: null }));
   const lock = StoreLock.acquire(dir);
   try {
-    const { refs, listing } = segmentsOf(dir);
-    const from = opts.from ?? refs[0]?.start ?? 0;
-    const to = opts.to ?? Number.MAX_SAFE_INTEGER;
-    const records: DumpedRecord[] = [];
-    let recordsTruncated = false;
-    let lastEpoch = 0;
-    const { endPosition } = await scanAll(refs, (r) => {
-      lastEpoch = r.epoch;
-      if (r.position < from || r.position >= to) return;
-      if (records.length >= MAX_DUMP_RECORDS) {
-        recordsTruncated = true;
-        return;
-      }
-      records.push({
-        position: r.position,
-        epoch: r.epoch,
-        type: recordTypeName(r.type),
-        lengthBytes: r.length,
-        batchContinues: r.more,
-        compactionCopy: r.rewrite,
-        summary: summarize(r.type, r.payload),
-      });
-    });
-    const index = await openIndexIfPresent(dir);
-    let depths: DumpReport['depths'] = [];
-    let checkpoint: number | null = null;
-    if (index) {
+    const { refs } = segmentsOf(dir);
+    return await dumpSegments(dir, refs, opts, async () => {
+      const index = await openIndexIfPresent(dir);
+      if (!index) return { depths: [], checkpoint: null };
       try {
-        checkpoint = index.hasCheckpoint ? index.checkpoint.position : null;
-        depths = index.recoveredState().queues.map((q) => ({ queue: q.queue, count: q.count, lastSeq: q.lastSeq }));
+        return {
+          checkpoint: index.hasCheckpoint ? index.checkpoint.position : null,
+          depths: index.recoveredState().queues.map((q) => ({ queue: q.queue, count: q.count, lastSeq: q.lastSeq })),
+        };
       } finally {
         await index.close();
       }
-    }
-    return { directory: dir, segments: listing, records, recordsTruncated, depths, checkpoint, last: { epoch: lastEpoch, position: endPosition } };
+    });
   } finally {
     lock.release();
   }
+}
+
+async function dumpSegments(
+  dir: string,
+  refs: SegmentRef[],
+  opts: { from?: number; to?: number },
+  readIndex: () => Promise<Pick<DumpReport, 'depths' | 'checkpoint'>>,
+): Promise<DumpReport> {
+  const listing = refs.map((r) => ({ file: r.file, startPosition: r.start, sizeBytes: fs.statSync(r.file).size }));
+  const from = opts.from ?? refs[0]?.start ?? 0;
+  const to = opts.to ?? Number.MAX_SAFE_INTEGER;
+  const records: DumpedRecord[] = [];
+  let recordsTruncated = false;
+  let lastEpoch = 0;
+  const { endPosition } = await scanAll(refs, (r) => {
+    lastEpoch = r.epoch;
+    if (r.position < from || r.position >= to) return;
+    if (records.length >= MAX_DUMP_RECORDS) {
+      recordsTruncated = true;
+      return;
+    }
+    records.push({
+      position: r.position,
+      epoch: r.epoch,
+      type: recordTypeName(r.type),
+      lengthBytes: r.length,
+      batchContinues: r.more,
+      compactionCopy: r.rewrite,
+      summary: summarize(r.type, r.payload),
+    });
+  });
+  const { depths, checkpoint } = await readIndex();
+  return { directory: dir, segments: listing, records, recordsTruncated, depths, checkpoint, last: { epoch: lastEpoch, position: endPosition } };
 }
