@@ -91,6 +91,13 @@ export class ZkSession extends EventEmitter {
    * refuses it (InvalidACL) on a session without credentials, so it is used only with them.
    */
   private readonly acls: zookeeper.ACL[];
+  /**
+   * One watcher function per watched path, so the client registers each path once: it keeps
+   * every distinct function it is given until the path changes, and a group that is re-read
+   * without changing (after every suspension) would otherwise pile up listeners.
+   */
+  private readonly watchers = new Map<string, () => void>();
+  private readonly watchCallbacks = new Map<string, Set<() => void>>();
 
   private constructor(
     private readonly client: ZkClient,
@@ -355,15 +362,22 @@ export class ZkSession extends EventEmitter {
    */
   async getChildrenWithData(path: string, onChange?: () => void): Promise<ZkChild[]> {
     let fired = false;
+    const watched: string[] = [];
     const fire = onChange
       ? () => {
-          if (fired || this.current === 'closed' || this.current === 'lost') return;
+          if (fired) return;
           fired = true;
+          for (const p of watched) this.watchCallbacks.get(p)?.delete(fire!);
+          if (this.current === 'closed' || this.current === 'lost') return;
           onChange();
         }
       : undefined;
+    const watch = (p: string): (() => void) => {
+      watched.push(p);
+      return this.watcherFor(p, fire!);
+    };
     const names = await this.call<string[]>(`getChildren ${path}`, (done) =>
-      fire ? this.client.getChildren(path, () => fire(), (err, c) => done(err, c)) : this.client.getChildren(path, (err, c) => done(err, c)),
+      fire ? this.client.getChildren(path, watch(path), (err, c) => done(err, c)) : this.client.getChildren(path, (err, c) => done(err, c)),
     );
     const out: ZkChild[] = [];
     for (const name of [...names].sort()) {
@@ -372,7 +386,7 @@ export class ZkSession extends EventEmitter {
         const child = await this.call<{ data: Buffer; version: number }>(`getData ${childPath}`, (done) => {
           const cb = (err: ZkError, data: Buffer, stat: zookeeper.Stat) =>
             done(err, err ? undefined : { data: data ?? Buffer.alloc(0), version: stat.version });
-          if (fire) this.client.getData(childPath, () => fire(), cb);
+          if (fire) this.client.getData(childPath, watch(childPath), cb);
           else this.client.getData(childPath, cb);
         });
         out.push({ name, path: childPath, ...child });
@@ -383,6 +397,25 @@ export class ZkSession extends EventEmitter {
       }
     }
     return out;
+  }
+
+  /** The path's one watcher function, with `callback` added to what it runs when the path changes. */
+  private watcherFor(path: string, callback: () => void): () => void {
+    let callbacks = this.watchCallbacks.get(path);
+    if (!callbacks) this.watchCallbacks.set(path, (callbacks = new Set()));
+    callbacks.add(callback);
+    let watcher = this.watchers.get(path);
+    if (!watcher) {
+      watcher = () => {
+        // A ZooKeeper watch fires once; the next read registers afresh.
+        const due = [...(this.watchCallbacks.get(path) ?? [])];
+        this.watchCallbacks.delete(path);
+        this.watchers.delete(path);
+        for (const cb of due) cb();
+      };
+      this.watchers.set(path, watcher);
+    }
+    return watcher;
   }
 }
 

@@ -76,6 +76,31 @@ test('ephemeral sequential members, child and data watches, and removal on close
   await assert.rejects(b.getData(pathA), (e: Error & { codeName?: string }) => e.codeName === 'NO_QUORUM');
 });
 
+test('re-reading an unchanged group does not pile up watchers; one change wakes every pending reader once', async () => {
+  const zk = shared!;
+  const root = uniqueZkPath('rewatch');
+  const a = await open(zk.connectString);
+  await a.ensurePath(root);
+  const member = await a.createEphemeralSequential(`${root}/member-`, 'x');
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+  process.on('warning', onWarning);
+  try {
+    const woken = new Array<number>(30).fill(0);
+    // As after every suspension: the group is read again while the earlier watches are still set.
+    for (let i = 0; i < woken.length; i++) await a.getChildrenWithData(root, () => woken[i]++);
+    await a.setData(member, 'y');
+    await waitFor('every pending reader woken', () => woken.every((n) => n === 1), 5000);
+    await a.setData(member, 'z');
+    await a.getData(member); // a round trip after the second change, so a stray notification would have arrived
+    assert.deepEqual(new Set(woken), new Set([1]), 'each reader is woken once, on the first change only');
+    assert.deepEqual(warnings.filter((w) => /MaxListeners/.test(w)), []);
+  } finally {
+    process.off('warning', onWarning);
+    await a.close();
+  }
+});
+
 test('compareAndSet takes an epoch exactly once per version', async () => {
   const zk = shared!;
   const root = uniqueZkPath('epoch');
