@@ -196,7 +196,9 @@ export class ReplicatedMode implements HaMode {
       // A slave's *_disk ack and the master's local fsync both need synced writes.
       enableJournalDiskSyncs: this.level.local === 'synced' || this.level.remote === 'synced',
     };
-    this.journal = new JournalStore(journalConfig, this.logger.child({ component: 'journal' }));
+    // A group member can fetch what damage cost it from the master, so damaged records are set
+    // aside instead of refusing to start (even before this node ever replicated).
+    this.journal = new JournalStore(journalConfig, this.logger.child({ component: 'journal' }), { damagedLog: 'quarantine' });
     await this.journal.open();
     if (!this.nodeId) this.nodeId = readOrCreateNodeId(this.cfg.directory);
     const log = this.journal.lastPosition();
