@@ -49,15 +49,19 @@ export class ReplicatedGroup implements BenchBroker {
 
   static async start(log: (msg: string) => void): Promise<ReplicatedGroup> {
     const { dir, remove } = makeTempDir('qmq-bench-replicated-');
-    let cluster: ChaosCluster | undefined;
-    // Registered before anything starts, so Ctrl-C during the start takes down what is up.
+    let starting: Promise<ChaosCluster> | undefined;
+    // Registered before anything starts. The harness hands out its processes only once the
+    // group is up, so Ctrl-C during the start waits for that (or its failure, which cleans up
+    // after itself) and then takes the group down by PID.
     const unregister = onCleanup('replicated group (3 brokers, 3 ZooKeeper servers)', async () => {
-      await cluster?.close();
+      const started = await starting?.catch(() => undefined);
+      await started?.close();
     });
     try {
       log('starting a 3-node ZooKeeper ensemble and 3 replicated brokers (quorum_disk)');
       const groupDir = path.join(dir, 'group');
-      cluster = await startReplicatedCluster(groupDir, { size: 3, sync: 'quorum_disk', zkSessionTimeoutMs: REPLICATED_ZK_SESSION_TIMEOUT_MS });
+      starting = startReplicatedCluster(groupDir, { size: 3, sync: 'quorum_disk', zkSessionTimeoutMs: REPLICATED_ZK_SESSION_TIMEOUT_MS });
+      const cluster = await starting;
       const master = await cluster.waitServing(START_TIMEOUT_MS);
       const group = new ReplicatedGroup(cluster, master, async () => {
         await unregister();
