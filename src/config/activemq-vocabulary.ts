@@ -54,7 +54,7 @@ export const LEVELDB_IGNORED_ATTRIBUTES = [
   'maxFailoverProducersToTrack', 'autoCompactionRatio', 'lockKeepAlivePeriod', 'useLock', 'brokerName',
 ] as const;
 
-export const REPLICATED_IGNORED_ATTRIBUTES = [...LEVELDB_IGNORED_ATTRIBUTES, 'connectUrl', 'container', 'logSize'] as const;
+export const REPLICATED_IGNORED_ATTRIBUTES = [...LEVELDB_IGNORED_ATTRIBUTES, 'connectUrl', 'container'] as const;
 
 export const JDBC_IGNORED_ATTRIBUTES = [
   'cleanupPeriod', 'dataDirectory', 'directory', 'lockDataSource', 'transactionIsolation', 'useExternalMessageReferences',

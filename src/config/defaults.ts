@@ -69,6 +69,7 @@ export function defaultReplicated(dataDirectory: string): ReplicatedPersistence 
     // DESIGN §4 says waits are bounded; ActiveMQ had no such bound. Issue 5 sets 30 s: it
     // outlasts a ZooKeeper session expiry (2 s), a slave reconnect and a catch-up of some size.
     syncTimeoutMs: 30_000,
+    journalMaxFileLengthBytes: 32 * MiB,
   };
 }
 

@@ -140,12 +140,13 @@ export function parseSyncTokens(r: ConfigReader, el: XmlElement, text: string): 
 
 function readReplicated(r: ConfigReader, el: XmlElement, ctx: PersistenceContext): ReplicatedPersistence {
   r.checkAttributes(el, {
-    mapped: ['directory', 'replicas', 'bind', 'zkAddress', 'zkPassword', 'zkPath', 'zkSessionTimeout', 'hostname', 'weight', 'securityToken', 'sync', 'syncTimeout'],
+    mapped: ['directory', 'replicas', 'bind', 'zkAddress', 'zkPassword', 'zkPath', 'zkSessionTimeout', 'hostname', 'weight', 'securityToken', 'sync', 'syncTimeout', 'logSize'],
     ignored: REPLICATED_IGNORED_ATTRIBUTES,
   });
   r.checkChildren(el, []);
   const p = defaultReplicated(ctx.dataDirectory);
   p.directory = r.str(el, 'directory') ?? p.directory;
+  p.journalMaxFileLengthBytes = r.sizeBytes(el, 'logSize') ?? p.journalMaxFileLengthBytes;
   p.replicas = r.int(el, 'replicas', 1, 99) ?? p.replicas;
   const bind = r.str(el, 'bind');
   if (bind !== undefined) {

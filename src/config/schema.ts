@@ -45,6 +45,7 @@ const replicatedSchema = z.strictObject({
   securityToken: z.string().optional(),
   sync: z.array(z.enum(SYNC_TOKENS as [SyncToken, ...SyncToken[]])).min(1),
   syncTimeoutMs: positiveInt,
+  journalMaxFileLengthBytes: z.int().min(64 * 1024),
 });
 
 const jdbcSchema = z.strictObject({

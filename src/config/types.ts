@@ -45,6 +45,8 @@ export interface ReplicatedPersistence {
   securityToken?: string;
   sync: SyncToken[];
   syncTimeoutMs: number;
+  /** Segment rotation size (`logSize`, as on `<levelDB>`). */
+  journalMaxFileLengthBytes: number;
 }
 
 export interface JdbcPersistence {

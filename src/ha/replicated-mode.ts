@@ -193,6 +193,7 @@ export class ReplicatedMode implements HaMode {
     const journalConfig = {
       ...defaultJournal(path.dirname(this.cfg.directory), 'levelDB'),
       directory: this.cfg.directory,
+      journalMaxFileLengthBytes: this.cfg.journalMaxFileLengthBytes,
       // A slave's *_disk ack and the master's local fsync both need synced writes.
       enableJournalDiskSyncs: this.level.local === 'synced' || this.level.remote === 'synced',
     };

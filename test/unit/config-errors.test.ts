@@ -35,7 +35,7 @@ const cases: { name: string; xml: string; code?: ErrorCodeName; patterns: RegExp
     name: 'typo attribute: suggestion, line, valid names',
     xml: seedBlock('replcas="3"'),
     patterns: [
-      /^activemq\.xml:3: unknown attribute "replcas" on <replicatedLevelDB>; did you mean "replicas"\? Valid attributes: bind, directory, hostname, replicas, /,
+      /^activemq\.xml:3: unknown attribute "replcas" on <replicatedLevelDB>; did you mean "replicas"\? Valid attributes: bind, directory, hostname, logSize, replicas, /,
       /also accepted and ignored: .*verifyChecksums/,
     ],
   },

@@ -22,6 +22,7 @@ test('the seed broker element and replicatedLevelDB block load with the typed va
     weight: 1,
     sync: ['local_disk'],
     syncTimeoutMs: 30_000,
+    journalMaxFileLengthBytes: 32 * 1024 * 1024,
   });
   assert.deepEqual(config.transportConnectors.map((c) => [c.name, c.scheme, c.host, c.port]), [['stomp', 'stomp', '0.0.0.0', 61613]]);
   assert.deepEqual(warnings, []);
@@ -31,13 +32,13 @@ test('replicatedLevelDB: every mapped attribute, durations and sync lists', () =
   const xml = `<broker brokerName="g" dataDirectory="/d"><persistenceAdapter>
     <replicatedLevelDB directory="/d/x" replicas="5" bind="tcp://10.0.0.1:7000" zkAddress="zk1:2181,zk2" zkPassword="pw"
       zkPath="/qmq" zkSessionTimeout="4s" hostname="node1" weight="3" securityToken="tok" sync="quorum_mem, local_disk" syncTimeout="1500ms"
-      verifyChecksums="true"/>
+      logSize="1 mb" verifyChecksums="true"/>
   </persistenceAdapter></broker>`;
   const { config, warnings } = parseConfigXml(xml, 'inline.xml', noEnv);
   assert.deepEqual(config.persistence, {
     kind: 'replicatedLevelDB', directory: '/d/x', replicas: 5, bind: 'tcp://10.0.0.1:7000', zkAddress: 'zk1:2181,zk2',
     zkPassword: 'pw', zkPath: '/qmq', zkSessionTimeoutMs: 4000, hostname: 'node1', weight: 3, securityToken: 'tok',
-    sync: ['quorum_mem', 'local_disk'], syncTimeoutMs: 1500,
+    sync: ['quorum_mem', 'local_disk'], syncTimeoutMs: 1500, journalMaxFileLengthBytes: 1024 * 1024,
   });
   assert.equal(warnings.length, 1);
   assert.match(warnings[0], /inline\.xml:2: <replicatedLevelDB> attribute verifyChecksums has no effect/);
