@@ -17,7 +17,7 @@ import type { DuplicateFilter } from './duplicate-filter.js';
 import type { DurableSubscriptions } from './durable.js';
 import { destinationKey, type DestinationRef, type Message } from './message.js';
 import type { MessageQueue } from './queue.js';
-import { expandComposite, type Router, type Target } from './routing.js';
+import { expandComposite, storeHoldsBatch, type Router, type Target } from './routing.js';
 import { compileSelector, type Selector } from './selector/index.js';
 import { Consumer, type InflightDelivery } from './subscription.js';
 import type { TopicRouter, TopicSubscriber } from './topic.js';
@@ -134,7 +134,8 @@ export class BrokerConnection implements Connection {
       const targets = destinations.flatMap((d) => this.svc.router.targetsFor(d, message, this.id));
       queues = await this.svc.router.storeAndOffer(targets, ops);
     } catch (err) {
-      undo?.();
+      // Stored in doubt: the client resends with the same seq, and the mark must drop that copy.
+      if (!storeHoldsBatch(err)) undo?.();
       throw toQmqError(err);
     }
     // Producer flow control: the send is accepted, but its completion waits for memory.
@@ -353,13 +354,26 @@ export class BrokerConnection implements Connection {
     try {
       await stored;
     } catch (err) {
-      undos.forEach((u) => u());
-      // The consumed messages were not removed: give them back for redelivery.
-      for (const a of acks) a.delivery.queue.returnEntry(a.delivery.entry);
+      if (!storeHoldsBatch(err)) {
+        undos.forEach((u) => u());
+        // The consumed messages were not removed: give them back for redelivery.
+        for (const a of acks) a.delivery.queue.returnEntry(a.delivery.entry);
+        throw toQmqError(err);
+      }
+      // Committed in doubt: the store holds the commit (the client will find it so when it
+      // asks), so the acked messages are gone; returning them would deliver them again.
+      await this.finishCommit(acks, nacks);
       throw toQmqError(err);
     } finally {
       if (this.svc.commitsInFlight.get(txId) === stored) this.svc.commitsInFlight.delete(txId);
     }
+    await this.finishCommit(acks, nacks);
+  }
+
+  private async finishCommit(
+    acks: ReadonlyArray<{ delivery: InflightDelivery }>,
+    nacks: ReadonlyArray<{ consumer: Consumer; delivery: InflightDelivery }>,
+  ): Promise<void> {
     for (const a of acks) a.delivery.queue.settle(a.delivery.entry, true, true);
     for (const n of nacks) {
       this.tagOwners.delete(n.delivery.tag);

@@ -7,6 +7,16 @@ import type { MessageQueue } from './queue.js';
 import type { TopicRouter } from './topic.js';
 import { isWildcard } from './wildcard.js';
 
+/**
+ * Whether a failed store write left its batch in the store all the same: OUTCOME_UNKNOWN means
+ * the batch met its sync level but could not be acknowledged (DESIGN §4, step 6). The client
+ * treats the frame as in doubt and resends it; the broker's memory must match the store, so
+ * the batch counts as applied (messages visible, duplicate marks kept, acks settled).
+ */
+export function storeHoldsBatch(err: unknown): boolean {
+  return err instanceof QmqError && err.codeName === 'OUTCOME_UNKNOWN';
+}
+
 /** One queue a message is about to land in. */
 export interface Target {
   queue: MessageQueue;
@@ -85,7 +95,14 @@ export class Router {
       try {
         await write;
       } catch (err) {
-        for (const p of prepared) p.slot.cancel();
+        // In doubt, the batch is stored (a replicated master that cannot prove its session at
+        // acknowledgement time): the messages exist and must be delivered like any other, or
+        // only a later page-in or failover finds them, next to the copy the client resends.
+        const stored = storeHoldsBatch(err);
+        for (const p of prepared) {
+          if (stored) p.slot.ready();
+          else p.slot.cancel();
+        }
         throw err;
       } finally {
         this.writesInFlight.delete(write);
