@@ -158,6 +158,9 @@ export interface HistoryCheck {
   lost: string[];
   /** Ids delivered more than once where a later copy lacked the redelivered flag. */
   unflaggedDuplicates: string[];
+  /** Deliveries in all, and ids delivered more than once with every later copy flagged (allowed). */
+  deliveries: number;
+  flaggedDuplicates: number;
   /** Longest time between two consecutive acknowledged sends. */
   maxAckGapMs: number;
 }
@@ -174,7 +177,15 @@ export function checkHistory(h: History): HistoryCheck {
   const times = [...h.ackTimes].sort((a, b) => a - b);
   let gap = 0;
   for (let i = 1; i < times.length; i++) gap = Math.max(gap, times[i] - times[i - 1]);
-  return { acked: acked.length, lost: acked.filter((id) => !seen.has(id)), unflaggedDuplicates: [...unflagged], maxAckGapMs: gap };
+  const flagged = [...seen].filter(([id, n]) => n > 1 && !unflagged.has(id)).length;
+  return {
+    acked: acked.length,
+    lost: acked.filter((id) => !seen.has(id)),
+    unflaggedDuplicates: [...unflagged],
+    deliveries: h.deliveries.length,
+    flaggedDuplicates: flagged,
+    maxAckGapMs: gap,
+  };
 }
 
 /**
