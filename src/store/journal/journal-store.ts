@@ -431,7 +431,8 @@ export class JournalStore implements MessageStore {
       let want = Math.min(READ_COALESCE_BYTES, segEnd - pos);
       let buf = await this.log.read(pos, want);
       let off = 0;
-      while (pos + off < segEnd) {
+      // A chunk may end exactly at a record boundary: that is the end of the chunk, not an empty record.
+      while (pos + off < segEnd && off < buf.length) {
         const r = decodeRecordAt(buf, off, pos + off);
         if (!r.ok) {
           if ((r.reason === 'truncated' || r.reason === 'short-header') && off > 0) break;
