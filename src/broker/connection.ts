@@ -126,13 +126,23 @@ export class BrokerConnection implements Connection {
       return;
     }
     const { producerId, producerSeq } = req;
-    if (this.svc.duplicates.isDuplicate(producerId, producerSeq)) return;
+    if (this.svc.duplicates.isDuplicate(producerId, producerSeq)) {
+      // Dropped, but answered only as the original is: its write may still fail.
+      try {
+        await this.svc.duplicates.inFlight(producerId, producerSeq);
+      } catch (err) {
+        throw toQmqError(err);
+      }
+      return;
+    }
     const undo = producerId !== undefined && producerSeq !== undefined ? this.svc.duplicates.accept(producerId, producerSeq) : undefined;
     const ops: StoreOp[] = undo && req.persistent ? [{ type: 'producer-seq', producerId: producerId!, seq: producerSeq! }] : [];
     let queues: MessageQueue[];
     try {
       const targets = destinations.flatMap((d) => this.svc.router.targetsFor(d, message, this.id));
-      queues = await this.svc.router.storeAndOffer(targets, ops);
+      const stored = this.svc.router.storeAndOffer(targets, ops);
+      if (undo) this.svc.duplicates.track(producerId!, producerSeq!, stored.then(() => undefined));
+      queues = await stored;
     } catch (err) {
       // Stored in doubt: the client resends with the same seq, and the mark must drop that copy.
       if (!storeHoldsBatch(err)) undo?.();

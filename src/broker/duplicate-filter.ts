@@ -7,6 +7,8 @@
  */
 export class DuplicateFilter {
   private marks: Map<string, number>;
+  /** Accepted sends whose store write has not settled yet, by producer and seq. */
+  private readonly writing = new Map<string, Map<number, Promise<void>>>();
 
   constructor(recovered: ReadonlyMap<string, number> = new Map(), private readonly maxProducers = 10_000) {
     this.marks = new Map(recovered);
@@ -16,6 +18,30 @@ export class DuplicateFilter {
     if (producerId === undefined || seq === undefined) return false;
     const mark = this.marks.get(producerId);
     return mark !== undefined && seq <= mark;
+  }
+
+  /**
+   * The outcome of the original send while its store write is still in flight. A resend that
+   * arrives meanwhile (the client lost its connection, not the broker) must get this answer and
+   * not an immediate receipt: the write can still fail, and then the resend would be an
+   * acknowledged message that is nowhere.
+   */
+  inFlight(producerId: string | undefined, seq: number | undefined): Promise<void> | undefined {
+    if (producerId === undefined || seq === undefined) return undefined;
+    return this.writing.get(producerId)?.get(seq);
+  }
+
+  /** Remembers an accepted send's store write until it settles, for `inFlight`. */
+  track(producerId: string, seq: number, write: Promise<void>): void {
+    let seqs = this.writing.get(producerId);
+    if (!seqs) this.writing.set(producerId, (seqs = new Map()));
+    seqs.set(seq, write);
+    const forget = () => {
+      if (seqs.get(seq) !== write) return;
+      seqs.delete(seq);
+      if (seqs.size === 0 && this.writing.get(producerId) === seqs) this.writing.delete(producerId);
+    };
+    write.then(forget, forget);
   }
 
   /** Records an accepted send; returns an undo for when its store write fails. */

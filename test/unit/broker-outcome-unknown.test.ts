@@ -81,3 +81,35 @@ test('a commit stored in doubt: its sends are delivered, its acked messages are 
   assert.equal(core.stats().destinations.find((d) => d.name === 'in')?.depth, 0);
   await core.close();
 });
+
+test('a resend that arrives while the original write is in flight is answered as the original is', async () => {
+  const store = new MemoryStore();
+  const held: Array<(err?: Error) => void> = [];
+  let holding = true;
+  const realWrite = store.write.bind(store);
+  store.write = async (ops) => {
+    // Not stored yet: the write waits, then fails (a sync timeout that fences the master, say).
+    const err = holding && ops.some((o) => o.type === 'add') ? await new Promise<Error | undefined>((resolve) => held.push(resolve)) : undefined;
+    if (err) throw err;
+    await realWrite(ops);
+  };
+  const { core } = await openKit({}, store);
+  const first = connectTo(core);
+  const original = first.send(sendReq(queue('q'), 'x', { persistent: true, producerId: 'P', producerSeq: 1 }));
+  await until(() => held.length === 1, 'the original write');
+  // The client lost its connection, not the broker: it resends on a new one.
+  const second = connectTo(core);
+  let resendAnswered = false;
+  const resend = second.send(sendReq(queue('q'), 'x', { persistent: true, producerId: 'P', producerSeq: 1 })).finally(() => (resendAnswered = true));
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(resendAnswered, false, 'no receipt for the resend before the original is stored');
+  held[0](new QmqError('SYNC_TIMEOUT', 'the sync level was not met in time (test)'));
+  await assert.rejects(original, (e: QmqError) => e.codeName === 'SYNC_TIMEOUT');
+  await assert.rejects(resend, (e: QmqError) => e.codeName === 'SYNC_TIMEOUT');
+  assert.deepEqual(await storedBodies(store, 'q'), []);
+  // Nothing stored and nothing acknowledged: the next resend is a new send.
+  holding = false;
+  await second.send(sendReq(queue('q'), 'x', { persistent: true, producerId: 'P', producerSeq: 1 }));
+  assert.deepEqual(await storedBodies(store, 'q'), ['x']);
+  await core.close();
+});
