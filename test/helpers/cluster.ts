@@ -287,24 +287,27 @@ export class Workload {
           const id = `${name}-${i++}`;
           this.record(id, 'unknown');
           await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, 10_000);
+            // One listener per send on the long-lived client, removed when the send is answered
+            // (leaving them piled up past ten: MaxListenersExceededWarning).
+            const done = () => {
+              clearTimeout(timer);
+              c.removeListener('error', done);
+              resolve();
+            };
+            const timer = setTimeout(done, 10_000);
+            c.once('error', done);
             try {
               const frame = c.send({ destination: this.queue, persistent: 'true', receipt: `r-${id}` }, {
                 onReceipt: () => {
-                  clearTimeout(timer);
                   this.record(id, 'ok');
-                  resolve();
+                  done();
                 },
               });
-              frame.on('error', () => resolve());
+              frame.on('error', done);
               frame.end(id);
             } catch {
-              resolve();
+              done();
             }
-            c.once('error', () => {
-              clearTimeout(timer);
-              resolve();
-            });
           });
         }
       })(),
