@@ -1,4 +1,5 @@
 import net from 'node:net';
+import type { WrittenTap } from '../../store/journal/group-commit.js';
 import type { JournalStore } from '../../store/journal/journal-store.js';
 import { systemClock, type Clock, type TimerHandle } from '../../util/clock.js';
 import { QmqError } from '../../util/errors.js';
@@ -52,8 +53,9 @@ interface Waiter {
 /**
  * Master side of replication (DESIGN §4): accepts slave connections on `bind`, brings each
  * slave's log in line with ours (truncate a divergent tail, or a snapshot), then streams
- * journal records read back from the segment files, stamped with our epoch, and counts the
- * slaves' acknowledgements against the sync level.
+ * journal records, stamped with our epoch: each new group as the writer writes it to slaves that
+ * keep up, read back from the segment files for those behind. Counts the slaves'
+ * acknowledgements against the sync level.
  */
 export class ReplicationServer {
   private readonly journal: JournalStore;
@@ -69,6 +71,18 @@ export class ReplicationServer {
   private readonly fencedListeners: ((higherEpoch: number) => void)[] = [];
   private unsubscribe: (() => void) | null = null;
   private stopped = false;
+  /**
+   * The early send (DESIGN §4): each group goes to the caught-up slaves between our write and
+   * our fdatasync, so their disks sync while ours does (Raft lets a leader write its own log in
+   * parallel with replicating it, Ongaro's thesis §10.2.1).
+   */
+  private readonly tap: WrittenTap = {
+    written: (start, bytes) => {
+      if (this.fencedBy !== null) return;
+      for (const s of this.sessions) s.offerWritten(start, bytes);
+    },
+    lost: (start, err) => this.dropSentFrom(start, err),
+  };
   readonly maxInFlightBytes: number;
   readonly frameBytes: number;
   readonly heartbeatMs: number;
@@ -107,6 +121,7 @@ export class ReplicationServer {
     const own = this.epochs.find((e) => e.epoch === epoch)!;
     this.markerEnd = own.start + (await recordLengthAt(journal, own.start));
     this.unsubscribe = journal.onDurableAdvance(() => this.progress());
+    journal.setWrittenTap(this.tap);
     const server = net.createServer((socket) => this.accept(socket));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
@@ -158,10 +173,25 @@ export class ReplicationServer {
     return this.fencedBy;
   }
 
+  /**
+   * A group we sent early never became durable here, and the writer has stopped for good (it
+   * never writes other bytes at those positions in this epoch). The slaves that got it hold a
+   * tail we lack: they are disconnected, and when they log in again the catch-up finds their
+   * records past our end divergent and cuts them into their quarantine. Those records were
+   * never acknowledged: a send needs our own fsync (`state`).
+   */
+  private dropSentFrom(position: number, err: QmqError): void {
+    for (const s of this.sessions) {
+      if (s.holdsFrom(position)) s.close(`records from log position ${position} were sent before our fdatasync, which failed (${err.message}); the slave must cut them at its next catch-up`);
+    }
+  }
+
   private state(): ReplicationState {
     const durable = this.journal.lastPosition().position;
     return {
-      // A record counts as written once the writer has fsynced it: that is when readers see it.
+      // A record counts as written, and as ours, only once the writer has fsynced it: that is
+      // when readers see it. Slaves may get (and fsync) it earlier, from the early send; the
+      // commit position is capped by our own durable end all the same.
       localWritten: durable,
       localSynced: durable,
       slaveAcks: [...this.sessions].filter((s) => s.streaming).map((s) => ({ received: s.received, synced: s.synced })),
@@ -229,6 +259,7 @@ export class ReplicationServer {
     if (this.stopped) return;
     this.stopped = true;
     this.unsubscribe?.();
+    this.journal.setWrittenTap(null);
     const err = new QmqError('SHUTTING_DOWN', 'the replication server stopped');
     for (const w of this.waiters.splice(0)) {
       w.timer.cancel();

@@ -14,10 +14,15 @@ function sameToken(a: string, b: string): boolean {
 }
 
 /**
- * One slave's connection on the master: login, catch-up, then the record stream. Records are
- * read back from the journal files as the slave acknowledges them, never queued in memory: at
- * most `maxInFlightBytes` are sent and not yet acknowledged as received, plus one frame being
- * built.
+ * One slave's connection on the master: login, catch-up, then the record stream. A slave that
+ * is caught up gets each group straight from the writer, between our write and our fdatasync
+ * (`offerWritten`), so both disks sync at once; one that is behind has records read back from
+ * the journal files by `pump`. Nothing is queued in memory: at most `maxInFlightBytes` are sent
+ * and not yet acknowledged as received, plus one frame being built.
+ *
+ * Order and gaps: `sentEnd` is the one position the slave expects next, and both paths send
+ * only from exactly there. While `pump` reads from the files (`reading`), the writer's groups
+ * lie past what it reads and are not offered; the pump sends them later from the files.
  */
 export class SlaveSession {
   nodeId: string | null = null;
@@ -28,6 +33,10 @@ export class SlaveSession {
   streaming = false;
   private sentEnd = 0;
   private building = 0;
+  /** `pump` is between reading the files and sending what it read: no early sends meanwhile. */
+  private reading = false;
+  private sentEarlyBytes = 0;
+  private sentFromDiskBytes = 0;
   private state: 'login' | 'catch-up' | 'streaming' | 'closed' = 'login';
   private readonly decoder = new FrameDecoder();
   private wakeUp: (() => void) | null = null;
@@ -71,6 +80,8 @@ export class SlaveSession {
       connectedAt: this.connectedAt,
       inFlightBytes: Math.max(0, this.sentEnd - this.received),
       bufferedBytes: this.bufferedBytes,
+      sentEarlyBytes: this.sentEarlyBytes,
+      sentFromDiskBytes: this.sentFromDiskBytes,
       state: this.state,
     };
   }
@@ -168,35 +179,64 @@ export class SlaveSession {
     return new Promise((r) => (this.wakeUp = r));
   }
 
-  /** Reads records from the journal and sends them, keeping within the in-flight bound. */
+  /**
+   * Sends a group the writer has just written and not yet fsynced, if this slave is caught up
+   * (it expects exactly `start`) and the group fits in the in-flight window; otherwise the pump
+   * sends it from the files once it is durable. Commitment still waits for our own fdatasync
+   * (`ReplicationServer.state`); if that fails, the server closes this session (`dropSentFrom`).
+   */
+  offerWritten(start: number, bytes: Buffer): void {
+    if (this.state !== 'streaming' || this.reading || start !== this.sentEnd) return;
+    const { epoch, maxInFlightBytes, frameBytes } = this.server.settings;
+    if (this.sentEnd - this.received + bytes.length > maxInFlightBytes) return;
+    const retained = this.retained();
+    // encodeFrame copies the bytes: the writer reuses its buffer after this call.
+    for (let off = 0; off < bytes.length; off += frameBytes) {
+      const part = bytes.subarray(off, Math.min(bytes.length, off + frameBytes));
+      this.send({ t: 'records', epoch, start: start + off, retained }, part);
+    }
+    this.sentEnd = start + bytes.length;
+    this.sentEarlyBytes += bytes.length;
+  }
+
+  /** Whether this slave was sent bytes at or after `position` (which then failed to become durable here). */
+  holdsFrom(position: number): boolean {
+    return this.sentEnd > position;
+  }
+
+  /** Reads records from the journal from `sentEnd` on and sends them, keeping within the in-flight bound. */
   private async pump(): Promise<void> {
     const { epoch, maxInFlightBytes, frameBytes } = this.server.settings;
-    let pos = this.sentEnd;
     while (this.state === 'streaming') {
-      if (pos >= this.journal.lastPosition().position) {
+      if (this.sentEnd >= this.journal.lastPosition().position) {
         await this.sleep();
         continue;
       }
-      let chunks: Buffer[] = [];
-      let start = pos;
-      const flush = async () => {
-        while (this.state === 'streaming' && this.sentEnd - this.received >= maxInFlightBytes) await this.sleep();
-        if (this.state !== 'streaming') return;
-        const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-        chunks = [];
-        this.building = 0;
-        this.send({ t: 'records', epoch, start, retained: this.retained() }, body);
-        this.sentEnd = start + body.length;
-        start = this.sentEnd;
-      };
-      for await (const r of this.journal.readRecords(pos)) {
-        chunks.push(r.bytes);
-        this.building += r.bytes.length;
-        pos = r.position + r.bytes.length;
-        if (this.building >= frameBytes) await flush();
-        if (this.state !== 'streaming') return;
+      this.reading = true;
+      try {
+        let chunks: Buffer[] = [];
+        let start = this.sentEnd;
+        const flush = async () => {
+          while (this.state === 'streaming' && this.sentEnd - this.received >= maxInFlightBytes) await this.sleep();
+          if (this.state !== 'streaming') return;
+          const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+          chunks = [];
+          this.building = 0;
+          this.send({ t: 'records', epoch, start, retained: this.retained() }, body);
+          this.sentEnd = start + body.length;
+          this.sentFromDiskBytes += body.length;
+          start = this.sentEnd;
+        };
+        for await (const r of this.journal.readRecords(start)) {
+          chunks.push(r.bytes);
+          this.building += r.bytes.length;
+          if (this.building >= frameBytes) await flush();
+          if (this.state !== 'streaming') return;
+        }
+        if (chunks.length > 0) await flush();
+      } finally {
+        this.reading = false;
       }
-      if (chunks.length > 0) await flush();
     }
   }
 

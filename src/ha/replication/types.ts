@@ -18,4 +18,8 @@ export interface SlaveProgress {
   inFlightBytes?: number;
   /** Additive: bytes held in the socket buffer and the frame being built for this slave. */
   bufferedBytes?: number;
+  /** Additive: record bytes sent straight from the writer, before our fdatasync (the early send). */
+  sentEarlyBytes?: number;
+  /** Additive: record bytes read back from the segment files and sent (catch-up, a slave behind). */
+  sentFromDiskBytes?: number;
 }

@@ -23,6 +23,20 @@ interface PendingBatch extends DurableBatch {
   reject: (e: unknown) => void;
 }
 
+/**
+ * Sees each group's bytes between its write and its fdatasync. The replication master hands
+ * them to caught-up slaves from here, so their disks sync while ours does (DESIGN §4).
+ */
+export interface WrittenTap {
+  /** `bytes` (whole batches, log positions from `start`) are written, not yet fsynced; valid only during the call. */
+  written(start: number, bytes: Buffer): void;
+  /**
+   * A group given to `written` failed afterwards (its fdatasync). Its positions, from `start` on,
+   * are never written again: the writer stops for good, because someone may hold those bytes.
+   */
+  lost(start: number, err: QmqError): void;
+}
+
 export interface WriterStats {
   /** fdatasync calls made (one per group). */
   syncs: number;
@@ -50,6 +64,7 @@ export class GroupCommitWriter {
   nextPosition: number;
   readonly stats: WriterStats = { syncs: 0, groups: 0, batches: 0 };
   private idleWaiters: (() => void)[] = [];
+  tap: WrittenTap | null = null;
   /** Bytes of log positions [bufStart, nextPosition), not yet written. */
   private buf = Buffer.allocUnsafe(WRITE_BUFFER_BYTES);
   private bufStart: number;
@@ -186,6 +201,7 @@ export class GroupCommitWriter {
     let writtenEnd = groupStart;
     const groupEnd = group[group.length - 1].end;
     const progress = { bytes: 0 };
+    let handedOut = false;
     try {
       this.fence?.();
       // The group is one contiguous stretch of the buffer; it is cut only where a segment ends.
@@ -205,13 +221,17 @@ export class GroupCommitWriter {
         else (touchedMore ??= []).push(seg);
         pos = runEnd;
       }
+      if (this.tap) {
+        handedOut = true;
+        this.handOut(this.tap, groupStart, this.buf.subarray(groupStart - this.bufStart, groupEnd - this.bufStart));
+      }
       if (this.syncEnabled) {
         if (touched) this.log.datasyncSync(touched);
         if (touchedMore) for (const seg of touchedMore) this.log.datasyncSync(seg);
         this.stats.syncs++;
       }
     } catch (e) {
-      this.failGroup(group, groupStart, writtenEnd, e);
+      this.failGroup(group, groupStart, writtenEnd, e, handedOut);
       this.schedule();
       return;
     }
@@ -229,6 +249,15 @@ export class GroupCommitWriter {
     this.schedule();
   }
 
+  private handOut(tap: WrittenTap, start: number, bytes: Buffer): void {
+    try {
+      tap.written(start, bytes);
+    } catch (e) {
+      // The tap is an optimisation: whoever missed the bytes reads them from the files later.
+      this.logger.error({ err: String(e), position: start }, 'journal write tap failed');
+    }
+  }
+
   /**
    * A write or fsync failed: every queued batch fails (their positions were computed on top of
    * the failed one), the log is cut back to where the group began, and written bytes are zeroed
@@ -236,7 +265,7 @@ export class GroupCommitWriter {
    * other error stops writing, since the kernel may have dropped dirty pages (the fsyncgate
    * lesson) and only a restart, which re-reads the disk, can be trusted.
    */
-  private failGroup(group: PendingBatch[], groupStart: number, writtenEnd: number, e: unknown): void {
+  private failGroup(group: PendingBatch[], groupStart: number, writtenEnd: number, e: unknown, handedOut: boolean): void {
     const err = e instanceof QmqError ? e : storeIoError('writing the journal', e);
     const all = [...group, ...this.pending.splice(0)];
     this.nextPosition = groupStart;
@@ -255,9 +284,18 @@ export class GroupCommitWriter {
     } catch (zeroErr) {
       this.failed = storeIoError('cleaning up after a failed write', zeroErr);
     }
-    if (err.codeName !== 'STORE_FULL') this.failed = err;
-    this.logger.error({ err: err.message, position: groupStart, batches: all.length }, 'journal write failed; the batches were rejected');
+    // Bytes handed out early may live on elsewhere (a slave's log): writing other bytes at the
+    // same positions in the same epoch would make two logs that look alike and differ.
+    if (err.codeName !== 'STORE_FULL' || handedOut) this.failed = err;
+    this.logger.error({ err: err.message, position: groupStart, batches: all.length, handedOut }, 'journal write failed; the batches were rejected');
     for (const b of all) b.reject(err);
+    if (handedOut && this.tap) {
+      try {
+        this.tap.lost(groupStart, err);
+      } catch (tapErr) {
+        this.logger.error({ err: String(tapErr), position: groupStart }, 'journal write tap failed');
+      }
+    }
   }
 
   /** Removes segments created for positions that are being given back. */

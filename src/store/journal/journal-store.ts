@@ -5,7 +5,7 @@ import type { Logger } from '../../util/logger.js';
 import { durableQueueKey, type MessageStore, type RecoveredState, type StoredMessage, type StoreOp, type StoreStats } from '../message-store.js';
 import { destinationKey } from '../../broker/message.js';
 import { Compactor, type CompactionResult } from './compaction.js';
-import { GroupCommitWriter, type DurableBatch, type WriterStats } from './group-commit.js';
+import { GroupCommitWriter, type DurableBatch, type WriterStats, type WrittenTap } from './group-commit.js';
 import { JournalIndex, type IndexOp, type Loc } from './leveldb-index.js';
 import { decodeIndexOp, decodeOp, encodeEmpty, type EncodedOp } from './op-codec.js';
 import { decodeRecordAt, looksLikeRecordAt, HEADER_BYTES, RecordType, type DecodedRecord } from './record-codec.js';
@@ -191,6 +191,7 @@ export class JournalStore implements MessageStore {
   /** A writer and compactor over the current log and index, from the durable end on. */
   private startWriter(): void {
     this.writer = new GroupCommitWriter(this.log, this.durableEnd, this.config.enableJournalDiskSyncs, (b) => this.onDurable(b), this.logger, this.options.fence);
+    this.writer.tap = this.tap;
     this.compactor = new Compactor(
       this.log,
       this.index,
@@ -496,6 +497,17 @@ export class JournalStore implements MessageStore {
 
   get isReplica(): boolean {
     return this.replica;
+  }
+
+  private tap: WrittenTap | null = null;
+
+  /**
+   * Shows each group's bytes to `tap` after the write and before the fdatasync (the replication
+   * master's early send, DESIGN §4); null removes it. One tap at a time.
+   */
+  setWrittenTap(tap: WrittenTap | null): void {
+    this.tap = tap;
+    if (this.writer) this.writer.tap = tap;
   }
 
   /** Calls `fn(end)` whenever more of the log becomes durable; returns the unsubscribe function. */
