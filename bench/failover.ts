@@ -5,10 +5,12 @@
  * trials the killed node is restarted and the group is whole again (one master, two caught-up
  * slaves) before the next kill, so every trial starts from the same state.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { connect, type StompClient } from '../src/client/index.js';
 import { ReplicatedGroup } from './brokers/replicated.js';
-import { failoverMs, summarizeTrials, type ClientEvent, type TrialResult } from './failover-stats.js';
+import { failoverMs, summarizeTrials, withMaxReconnectDelay, type ClientEvent, type TrialResult } from './failover-stats.js';
 import { sleep } from './processes.js';
 import { drain, queueFor, ScenarioSkipped, type Figures, type ScenarioContext } from './scenarios.js';
 
@@ -17,6 +19,8 @@ const ACKS_BEFORE_KILL = 50;
 /** Far beyond the goal (zkSessionTimeout + 1 s): a trial that takes this long has failed. */
 const TRIAL_TIMEOUT_MS = 60_000;
 const HEALTHY_TIMEOUT_MS = 120_000;
+/** The producer's reconnect back-off cap (see `withMaxReconnectDelay`); README Performance says so. */
+const BENCH_MAX_RECONNECT_DELAY_MS = 100;
 
 async function waitUntil(what: string, ok: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -26,10 +30,21 @@ async function waitUntil(what: string, ok: () => boolean, timeoutMs: number): Pr
   }
 }
 
+/**
+ * With QMQ_BENCH_FAILOVER_LOGS=<dir>, every trial writes the nodes' whole logs there with the
+ * kill time, so the phases can be read from the JSON `time` stamps afterwards.
+ */
+function dumpLogs(group: ReplicatedGroup, index: number, killAtEpochMs: number): void {
+  const dir = process.env.QMQ_BENCH_FAILOVER_LOGS;
+  if (!dir) return;
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, `trial-${index + 1}.log`), `killAtMs ${Math.round(killAtEpochMs)}\n${group.tails(Number.MAX_SAFE_INTEGER)}\n`);
+}
+
 async function trial(ctx: ScenarioContext, group: ReplicatedGroup, destination: string, index: number): Promise<TrialResult & { acked: number }> {
   await group.waitHealthy(HEALTHY_TIMEOUT_MS);
   const events: ClientEvent[] = [];
-  const client: StompClient = await connect(group.clientUrl, { timeoutMs: 30_000, producerId: `bench-failover-${ctx.runTag}-${index}` });
+  const client: StompClient = await connect(withMaxReconnectDelay(group.clientUrl, BENCH_MAX_RECONNECT_DELAY_MS), { timeoutMs: 30_000, producerId: `bench-failover-${ctx.runTag}-${index}` });
   client.on('disconnected', ({ address }) => events.push({ kind: 'disconnected', atMs: performance.now(), address }));
   let running = true;
   let acked = 0;
@@ -67,6 +82,7 @@ async function trial(ctx: ScenarioContext, group: ReplicatedGroup, destination: 
       `failover trial ${index + 1}: first ack on ${group.masterAddress} after ${ms!.toFixed(0)} ms ` +
         `(session expired ${show(phases.sessionExpiredMs)}, elected ${show(phases.electedMs)}, ports open ${show(phases.portsOpenMs)}, /readyz ${show(servingMs)})`,
     );
+    dumpLogs(group, index, killAtEpochMs);
     return { failoverMs: ms!, servingMs, phases, acked };
   } finally {
     running = false;

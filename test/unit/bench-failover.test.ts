@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { failoverMs, firstLogTime, summarizeTrials, zkExpiryTime, type ClientEvent } from '../../bench/failover-stats.js';
+import { failoverMs, firstLogTime, summarizeTrials, withMaxReconnectDelay, zkExpiryTime, type ClientEvent } from '../../bench/failover-stats.js';
 import { median } from '../../bench/stats.js';
 
 const OLD = 'tcp://127.0.0.1:1001';
@@ -93,4 +93,13 @@ test('the first matching JSON log line at or after a time gives its time', () =>
   assert.equal(firstLogTime(out, /^elected: epoch taken/, 200), 900);
   assert.equal(firstLogTime(out, /^elected: epoch taken/, 0), 100);
   assert.equal(firstLogTime(out, /^never/, 0), undefined);
+});
+
+test('the bench failover URL caps the reconnect back-off and keeps every other option', () => {
+  const url = 'failover:(tcp://h:1,tcp://h:2)?randomize=false&initialReconnectDelay=50&maxReconnectDelay=500&startupMaxReconnectAttempts=-1';
+  assert.equal(
+    withMaxReconnectDelay(url, 100),
+    'failover:(tcp://h:1,tcp://h:2)?randomize=false&initialReconnectDelay=50&startupMaxReconnectAttempts=-1&maxReconnectDelay=100',
+  );
+  assert.equal(withMaxReconnectDelay('failover:(tcp://h:1)', 100), 'failover:(tcp://h:1)?maxReconnectDelay=100');
 });
