@@ -1,0 +1,142 @@
+/**
+ * A slave's follow attempt runs inside the role queue. When the master dies, the slaves try to
+ * follow it again until ZooKeeper expires its session; an attempt that is slow (a log scan, a
+ * connect timeout against a partitioned master) used to hold the election back until it ended
+ * (a bench trial: 5.4 s after the expiry). Here the attempts never end by themselves: the
+ * election must still happen as soon as the master's registration is gone.
+ * Replication is faked; the election runs through a real ZooKeeper.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { defaultConfig, validateConfig } from '../../src/config/index.js';
+import type { BrokerConfig } from '../../src/config/types.js';
+import { ReplicatedMode, type ReplicationFactory } from '../../src/ha/replicated-mode.js';
+import type { MessageStore } from '../../src/store/message-store.js';
+import { QmqError } from '../../src/util/errors.js';
+import { silentLogger } from '../../src/util/logger.js';
+import { sharedZooKeeper, uniqueZkPath, type SharedZooKeeper } from '../helpers/zookeeper.js';
+import { waitFor } from '../helpers/wait.js';
+
+interface Node {
+  id: string;
+  mode: ReplicatedMode;
+  elected: number[];
+  /** Follow attempts: the master's epoch, and how each ended. */
+  attempts: Array<{ epoch: number; ended?: string }>;
+}
+
+/** Followers hang in `follow` until stopped; masters need no slave ack. */
+function hangingReplication(attempts: Node['attempts']): ReplicationFactory {
+  return {
+    server: () => ({
+      start: async () => ({ host: '127.0.0.1', port: 1 + Math.floor(Math.random() * 60000) }),
+      waitForSync: async () => {},
+      slaves: () => [],
+      onFenced: () => {},
+      stop: async () => {},
+    }),
+    client: (o) => {
+      let stop: (() => void) | undefined;
+      return {
+        follow: (_address, epoch) => {
+          const attempt: Node['attempts'][number] = { epoch };
+          attempts.push(attempt);
+          return new Promise<void>((_resolve, reject) => {
+            stop = () => {
+              attempt.ended ??= 'stopped';
+              reject(new QmqError('SHUTTING_DOWN', 'the replication client was stopped'));
+            };
+          });
+        },
+        position: () => o.journal.lastPosition(),
+        onLost: () => {},
+        stop: async () => stop?.(),
+      };
+    },
+    store: (journal) => {
+      const store: MessageStore & { fence(r: string): void } = {
+        kind: 'fake',
+        fence: () => {},
+        open: async () => ({ destinations: [], subscriptions: [], queues: [], producerSeqs: new Map() }),
+        write: (ops) => journal.write(ops),
+        read: (q, f, m) => journal.read(q, f, m),
+        isTransactionCommitted: (t) => journal.isTransactionCommitted(t),
+        stats: () => journal.stats(),
+        close: async () => {},
+      };
+      return store;
+    },
+  };
+}
+
+describe('replicated mode: a follow attempt does not hold up the election', () => {
+  let zk: SharedZooKeeper;
+  const dirs: string[] = [];
+  const nodes: Node[] = [];
+
+  before(async () => {
+    zk = await sharedZooKeeper();
+  });
+  after(async () => {
+    for (const n of nodes) await n.mode.stop().catch(() => undefined);
+    await zk.stop();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  function config(zkPath: string): BrokerConfig {
+    const dir = mkdtempSync(join(tmpdir(), 'qmq-follow-abort-'));
+    dirs.push(dir);
+    return validateConfig(
+      {
+        ...defaultConfig({ dataDirectory: dir }),
+        brokerName: 'group-f',
+        persistence: {
+          kind: 'replicatedLevelDB',
+          directory: join(dir, 'leveldb'),
+          replicas: 3,
+          bind: 'tcp://127.0.0.1:0',
+          zkAddress: zk.connectString,
+          zkPath,
+          zkSessionTimeoutMs: 2000,
+          weight: 1,
+          sync: ['local_disk'],
+          syncTimeoutMs: 30_000,
+          journalMaxFileLengthBytes: 32 * 1024 * 1024,
+        },
+      },
+      '<test>',
+    );
+  }
+
+  async function startNode(id: string, zkPath: string): Promise<Node> {
+    const attempts: Node['attempts'] = [];
+    const node: Node = { id, mode: new ReplicatedMode(config(zkPath), silentLogger, { nodeId: id, replication: hangingReplication(attempts) }), elected: [], attempts };
+    await node.mode.start({ elected: async (epoch) => void node.elected.push(epoch), demoted: async () => {} });
+    nodes.push(node);
+    return node;
+  }
+
+  it('the master leaves while both others are stuck following it: one of them is elected at once', { timeout: 60_000 }, async () => {
+    const zkPath = uniqueZkPath('follow-abort');
+    const a = await startNode('node-a', zkPath);
+    const b = await startNode('node-b', zkPath);
+    const c = await startNode('node-c', zkPath);
+    await waitFor('node-a master', () => a.mode.status().role === 'master', 20_000);
+    const epoch1 = a.elected[0];
+    await waitFor('node-b and node-c stuck following node-a', () => [b, c].every((n) => n.attempts.some((x) => x.epoch === epoch1 && !x.ended)), 20_000);
+
+    // Closing the session removes node-a's registration at once.
+    await a.mode.stop();
+    nodes.splice(nodes.indexOf(a), 1);
+    // Without calling the attempts off, neither queue would ever run the election.
+    await waitFor('node-b elected (equal logs: lower node id)', () => b.elected.length === 1, 15_000);
+    assert.ok(b.elected[0] > epoch1, `new epoch ${b.elected[0]} must be above ${epoch1}`);
+    assert.equal(b.mode.status().role, 'master');
+    for (const n of [b, c]) assert.ok(n.attempts.filter((x) => x.epoch === epoch1).every((x) => x.ended === 'stopped'), `${n.id}: ${JSON.stringify(n.attempts)}`);
+    // node-c now tries to follow the new master.
+    await waitFor('node-c following node-b', () => c.attempts.some((x) => x.epoch === b.elected[0]), 15_000);
+  });
+});
