@@ -97,6 +97,7 @@ describe('replicated mode: election through ZooKeeper', () => {
           weight: 1,
           sync: ['local_disk'],
           syncTimeoutMs: 30_000,
+          journalMaxFileLengthBytes: 32 * 1024 * 1024,
         },
       },
       '<test>',

@@ -91,6 +91,7 @@ describe('replicated mode: a restart within the session timeout of a whole-group
           weight: 1,
           sync: ['local_disk'],
           syncTimeoutMs: 30_000,
+          journalMaxFileLengthBytes: 32 * 1024 * 1024,
         },
       },
       '<test>',
