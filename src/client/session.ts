@@ -67,6 +67,10 @@ export class ClientSession {
       limits: { maxBodyBytes, maxHeaderBytes: 1024 * 1024, maxHeaders: 100_000 },
       side: 'client',
       onFrame: (f) => {
+        // A session we gave up on (heart-beat silence) is only half-closed: a broker that wakes
+        // (SIGCONT) can still write into it. Its frames belong to a connection the client has
+        // left; a MESSAGE from it would reach the application next to the new master's copy.
+        if (this.closedWith) return;
         if (this.handshake) {
           const h = this.handshake;
           this.handshake = undefined;
@@ -75,6 +79,7 @@ export class ClientSession {
       },
     });
     transport.onData((chunk) => {
+      if (this.closedWith) return;
       this.lastReadAt = this.clock.now();
       try {
         this.parser.push(chunk);
