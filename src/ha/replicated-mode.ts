@@ -104,6 +104,12 @@ type Phase = 'candidate' | 'following' | 'taking-over' | 'master';
 const POSITION_PUBLISH_MS = 1000;
 /** Pause before trying again after a failed follow or take-over. */
 const RETRY_MS = 500;
+/**
+ * A takeover that fails for a local reason (the epoch cannot be taken, the replication port or
+ * the log cannot be read, the node cannot serve) is retried with back-off up to this: each attempt
+ * takes a new epoch and writes its marker, and a failure that repeats must not spin.
+ */
+const MAX_TAKEOVER_RETRY_MS = 8000;
 /** How long a slave waits for the master's replication port to accept before trying again later. */
 const PROBE_TIMEOUT_MS = 1000;
 
@@ -402,13 +408,26 @@ export class ReplicatedMode implements HaMode {
     a.abort.abort();
   }
 
-  private retryLater(): void {
+  private retryLater(delayMs = RETRY_MS): void {
     if (this.retryTimer || this.stopped) return;
-    this.retryTimer = this.clock.schedule(RETRY_MS, () => {
+    this.retryTimer = this.clock.schedule(delayMs, () => {
       this.retryTimer = null;
       this.elector.refresh();
       this.scheduleReconcile();
     });
+  }
+
+  /** Consecutive takeovers that failed for a local reason; reset when one serves. */
+  private failedTakeovers = 0;
+  private takeoverNotBefore = 0;
+
+  private retryFailedTakeover(why: string): void {
+    this.failedTakeovers++;
+    const delayMs = Math.min(MAX_TAKEOVER_RETRY_MS, RETRY_MS * 2 ** (this.failedTakeovers - 1));
+    this.takeoverNotBefore = this.clock.now() + delayMs;
+    this.setReason(`${why} (attempt ${this.failedTakeovers}; next in ${delayMs} ms)`);
+    this.logger.error({ nodeId: this.nodeId, attempt: this.failedTakeovers, retryInMs: delayMs }, why);
+    this.retryLater(delayMs);
   }
 
   private setReason(reason: string): void {
@@ -457,6 +476,12 @@ export class ReplicatedMode implements HaMode {
       return;
     }
     if (d.master === this.nodeId) {
+      // Group changes wake us at any time; a failed takeover still waits out its back-off.
+      const waitMs = this.takeoverNotBefore - this.clock.now();
+      if (waitMs > 0) {
+        this.retryLater(waitMs);
+        return;
+      }
       await this.takeOver();
       return;
     }
@@ -540,8 +565,7 @@ export class ReplicatedMode implements HaMode {
       epoch = await this.elector.takeEpoch(Math.max(last.epoch, this.journal.currentEpoch));
     } catch (e) {
       this.phase = 'candidate';
-      this.setReason(`elected, but could not take an epoch: ${(e as Error).message}`);
-      this.retryLater();
+      this.retryFailedTakeover(`elected, but could not take an epoch: ${(e as Error).message}`);
       return;
     }
     // The view may have moved on while we asked ZooKeeper (a newer member, a lost session).
@@ -571,8 +595,7 @@ export class ReplicatedMode implements HaMode {
     } catch (e) {
       await server.stop().catch(() => undefined);
       this.phase = 'candidate';
-      this.setReason(`elected, but the replication port ${this.cfg.bind} could not be opened: ${(e as Error).message}`);
-      this.retryLater();
+      this.retryFailedTakeover(`elected, but the replication port ${this.cfg.bind} could not be opened: ${(e as Error).message}`);
       return;
     }
     server.onFenced((higher) => this.fenceNow(`a slave has seen epoch ${higher}, newer than ours (${epoch})`));
@@ -612,9 +635,11 @@ export class ReplicatedMode implements HaMode {
       await this.events.elected(epoch, store);
     } catch (e) {
       await this.demote(`the node could not serve as master: ${(e as Error).message}`);
-      this.retryLater();
+      this.retryFailedTakeover(`the node could not serve as master: ${(e as Error).message}`);
       return;
     }
+    this.failedTakeovers = 0;
+    this.takeoverNotBefore = 0;
     this.reason = '';
     this.events.statusChanged?.(this.status());
     await this.publish({ reason: undefined });

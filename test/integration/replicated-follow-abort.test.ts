@@ -28,11 +28,20 @@ interface Node {
   attempts: Array<{ epoch: number; ended?: string }>;
 }
 
-/** Followers hang in `follow` until stopped; masters need no slave ack. */
-function hangingReplication(attempts: Node['attempts']): ReplicationFactory {
+/**
+ * Followers hang in `follow` until stopped; masters need no slave ack. `startFails` makes every
+ * master's replication server fail to start (recording when), as a log that cannot be read does.
+ */
+function hangingReplication(attempts: Node['attempts'], startFails?: number[]): ReplicationFactory {
   return {
     server: () => ({
-      start: async () => ({ host: '127.0.0.1', port: 1 + Math.floor(Math.random() * 60000) }),
+      start: async () => {
+        if (startFails) {
+          startFails.push(Date.now());
+          throw new QmqError('STORE_CORRUPT', 'journal record at position 7339000 is invalid (empty)');
+        }
+        return { host: '127.0.0.1', port: 1 + Math.floor(Math.random() * 60000) };
+      },
       waitForSync: async () => {},
       slaves: () => [],
       onFenced: () => {},
@@ -111,9 +120,9 @@ describe('replicated mode: a follow attempt does not hold up the election', () =
     );
   }
 
-  async function startNode(id: string, zkPath: string): Promise<Node> {
+  async function startNode(id: string, zkPath: string, startFails?: number[]): Promise<Node> {
     const attempts: Node['attempts'] = [];
-    const node: Node = { id, mode: new ReplicatedMode(config(zkPath), silentLogger, { nodeId: id, replication: hangingReplication(attempts) }), elected: [], attempts };
+    const node: Node = { id, mode: new ReplicatedMode(config(zkPath), silentLogger, { nodeId: id, replication: hangingReplication(attempts, startFails) }), elected: [], attempts };
     await node.mode.start({ elected: async (epoch) => void node.elected.push(epoch), demoted: async () => {} });
     nodes.push(node);
     return node;
@@ -138,5 +147,20 @@ describe('replicated mode: a follow attempt does not hold up the election', () =
     for (const n of [b, c]) assert.ok(n.attempts.filter((x) => x.epoch === epoch1).every((x) => x.ended === 'stopped'), `${n.id}: ${JSON.stringify(n.attempts)}`);
     // node-c now tries to follow the new master.
     await waitFor('node-c following node-b', () => c.attempts.some((x) => x.epoch === b.elected[0]), 15_000);
+  });
+
+  // A chaos run found a node whose takeover failed the same way on every attempt (its log could
+  // not be read back): it retried every 500 ms, taking a new epoch each time, thousands of them.
+  it('a takeover that keeps failing for a local reason backs off and says why', { timeout: 60_000 }, async () => {
+    const zkPath = uniqueZkPath('takeover-backoff');
+    const fails: number[] = [];
+    const pair = [await startNode('node-a', zkPath, fails), await startNode('node-b', zkPath, fails)];
+    await waitFor('four failed takeovers', () => fails.length >= 4, 30_000);
+    const gaps = fails.slice(1).map((t, i) => t - fails[i]!);
+    // 500, 1000, 2000 ms apart (the role queue and ZooKeeper add a little; a timer may fire early by a few ms).
+    assert.ok(gaps[1]! >= 900 && gaps[2]! >= 1900, `gaps between attempts grow: ${gaps.join(', ')} ms`);
+    const reason = pair.map((n) => n.mode.status().reason ?? '').find((r) => /attempt \d+/.test(r));
+    assert.match(reason ?? '', /replication port .* could not be opened: journal record at position 7339000 is invalid \(empty\) \(attempt \d+; next in \d+ ms\)/);
+    assert.deepEqual(pair.map((n) => n.elected.length), [0, 0], 'nobody serves');
   });
 });
