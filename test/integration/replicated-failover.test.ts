@@ -240,7 +240,10 @@ async function frozenMaster(cluster: Cluster, load: Workload): Promise<void> {
   ));
   let outcomes: string[] = [];
   try {
-    const { master: next } = await cluster.waitForMaster({ not: old, timeoutMs: 15_000 });
+    const { master: next } = await cluster.waitForMaster({ not: old, timeoutMs: 15_000 }).catch((e: Error) => {
+      console.log(`scenario 7: no new master; every node's output kept in ${keepLogs(cluster, 'scenario 7 no master')}`);
+      throw e;
+    });
     const electedMs = Date.now() - stoppedAt;
     const before = load.acked();
     await waitFor('the new master to acknowledge sends', () => load.acked() > before + 5, 15_000);
