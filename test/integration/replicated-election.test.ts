@@ -6,18 +6,14 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { validateConfig } from '../../src/config/index.js';
-import { defaultConfig } from '../../src/config/index.js';
+import { rmSync } from 'node:fs';
 import type { BrokerConfig } from '../../src/config/types.js';
 import { ReplicatedMode, type ReplicationFactory } from '../../src/ha/replicated-mode.js';
 import type { HaStatus } from '../../src/ha/ha-mode.js';
-import type { MessageStore } from '../../src/store/message-store.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { privateEnsemble, sharedZooKeeper, uniqueZkPath, type Ensemble, type SharedZooKeeper } from '../helpers/zookeeper.js';
 import { waitFor } from '../helpers/wait.js';
+import { inProcessNodeConfig, journalBackedStore } from '../helpers/replicated-in-process.js';
 
 interface Node {
   id: string;
@@ -44,23 +40,7 @@ function fakeReplication(followed: Node['followed']): ReplicationFactory {
       onLost: () => {},
       stop: async () => {},
     }),
-    store: (journal) => {
-      let fenced = false;
-      const store: MessageStore & { fence(r: string): void } = {
-        kind: 'fake',
-        fence: () => void (fenced = true),
-        open: async () => ({ destinations: [], subscriptions: [], queues: [], producerSeqs: new Map() }),
-        write: async (ops) => {
-          if (fenced) throw new Error('fenced');
-          await journal.write(ops);
-        },
-        read: (q, f, m) => journal.read(q, f, m),
-        isTransactionCommitted: (t) => journal.isTransactionCommitted(t),
-        stats: () => journal.stats(),
-        close: async () => {},
-      };
-      return store;
-    },
+    store: (journal) => journalBackedStore(journal),
   };
 }
 
@@ -79,29 +59,7 @@ describe('replicated mode: election through ZooKeeper', () => {
   });
 
   function config(zkPath: string, connectString = zk.connectString): BrokerConfig {
-    const dir = mkdtempSync(join(tmpdir(), 'qmq-elect-'));
-    dirs.push(dir);
-    const base = defaultConfig({ dataDirectory: dir });
-    return validateConfig(
-      {
-        ...base,
-        brokerName: 'group-a',
-        persistence: {
-          kind: 'replicatedLevelDB',
-          directory: join(dir, 'leveldb'),
-          replicas: 3,
-          bind: 'tcp://127.0.0.1:0',
-          zkAddress: connectString,
-          zkPath,
-          zkSessionTimeoutMs: 2000,
-          weight: 1,
-          sync: ['local_disk'],
-          syncTimeoutMs: 30_000,
-          journalMaxFileLengthBytes: 32 * 1024 * 1024,
-        },
-      },
-      '<test>',
-    );
+    return inProcessNodeConfig({ brokerName: 'group-a', zkConnect: connectString, zkPath, dirs, dirPrefix: 'qmq-elect-' });
   }
 
   async function startNode(id: string, zkPath: string, connectString?: string): Promise<Node> {

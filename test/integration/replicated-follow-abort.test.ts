@@ -8,17 +8,14 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { defaultConfig, validateConfig } from '../../src/config/index.js';
+import { rmSync } from 'node:fs';
 import type { BrokerConfig } from '../../src/config/types.js';
 import { ReplicatedMode, type ReplicationFactory } from '../../src/ha/replicated-mode.js';
-import type { MessageStore } from '../../src/store/message-store.js';
 import { QmqError } from '../../src/util/errors.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { sharedZooKeeper, uniqueZkPath, type SharedZooKeeper } from '../helpers/zookeeper.js';
 import { waitFor } from '../helpers/wait.js';
+import { inProcessNodeConfig, journalBackedStore } from '../helpers/replicated-in-process.js';
 
 interface Node {
   id: string;
@@ -65,19 +62,7 @@ function hangingReplication(attempts: Node['attempts'], startFails?: number[]): 
         stop: async () => stop?.(),
       };
     },
-    store: (journal) => {
-      const store: MessageStore & { fence(r: string): void } = {
-        kind: 'fake',
-        fence: () => {},
-        open: async () => ({ destinations: [], subscriptions: [], queues: [], producerSeqs: new Map() }),
-        write: (ops) => journal.write(ops),
-        read: (q, f, m) => journal.read(q, f, m),
-        isTransactionCommitted: (t) => journal.isTransactionCommitted(t),
-        stats: () => journal.stats(),
-        close: async () => {},
-      };
-      return store;
-    },
+    store: (journal) => journalBackedStore(journal),
   };
 }
 
@@ -96,28 +81,7 @@ describe('replicated mode: a follow attempt does not hold up the election', () =
   });
 
   function config(zkPath: string): BrokerConfig {
-    const dir = mkdtempSync(join(tmpdir(), 'qmq-follow-abort-'));
-    dirs.push(dir);
-    return validateConfig(
-      {
-        ...defaultConfig({ dataDirectory: dir }),
-        brokerName: 'group-f',
-        persistence: {
-          kind: 'replicatedLevelDB',
-          directory: join(dir, 'leveldb'),
-          replicas: 3,
-          bind: 'tcp://127.0.0.1:0',
-          zkAddress: zk.connectString,
-          zkPath,
-          zkSessionTimeoutMs: 2000,
-          weight: 1,
-          sync: ['local_disk'],
-          syncTimeoutMs: 30_000,
-          journalMaxFileLengthBytes: 32 * 1024 * 1024,
-        },
-      },
-      '<test>',
-    );
+    return inProcessNodeConfig({ brokerName: 'group-f', zkConnect: zk.connectString, zkPath, dirs, dirPrefix: 'qmq-follow-abort-' });
   }
 
   async function startNode(id: string, zkPath: string, startFails?: number[]): Promise<Node> {

@@ -8,16 +8,13 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { defaultConfig, validateConfig } from '../../src/config/index.js';
+import { rmSync } from 'node:fs';
 import { ReplicatedMode, type ReplicationFactory } from '../../src/ha/replicated-mode.js';
 import { ZkSession } from '../../src/ha/zk-session.js';
 import { encodeMember, MEMBER_PREFIX, type MemberRecord } from '../../src/ha/zookeeper/elector-member.js';
-import type { MessageStore } from '../../src/store/message-store.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { waitFor } from '../helpers/wait.js';
+import { inProcessNodeConfig, journalBackedStore } from '../helpers/replicated-in-process.js';
 import { sharedZooKeeper, uniqueZkPath, type SharedZooKeeper } from '../helpers/zookeeper.js';
 
 const fakeReplication: ReplicationFactory = {
@@ -29,19 +26,7 @@ const fakeReplication: ReplicationFactory = {
     stop: async () => {},
   }),
   client: (o) => ({ follow: async () => {}, position: () => o.journal.lastPosition(), onLost: () => {}, stop: async () => {} }),
-  store: (journal) => {
-    const store: MessageStore & { fence(r: string): void } = {
-      kind: 'fake',
-      fence: () => {},
-      open: async () => ({ destinations: [], subscriptions: [], queues: [], producerSeqs: new Map() }),
-      write: (ops) => journal.write(ops),
-      read: (q, f, m) => journal.read(q, f, m),
-      isTransactionCommitted: (t) => journal.isTransactionCommitted(t),
-      stats: () => journal.stats(),
-      close: async () => {},
-    };
-    return store;
-  },
+  store: (journal) => journalBackedStore(journal),
 };
 
 describe('replicated mode: a restart within the session timeout of a whole-group crash', () => {
@@ -73,29 +58,7 @@ describe('replicated mode: a restart within the session timeout of a whole-group
     await ghosts.createEphemeralSequential(`${zkPath}/${MEMBER_PREFIX}`, encodeMember(member('node-b', 'candidate')));
     await ghosts.createEphemeralSequential(`${zkPath}/${MEMBER_PREFIX}`, encodeMember(member('node-c', 'candidate')));
 
-    const dir = mkdtempSync(join(tmpdir(), 'qmq-restart-elect-'));
-    dirs.push(dir);
-    const base = defaultConfig({ dataDirectory: dir });
-    const config = validateConfig(
-      {
-        ...base,
-        brokerName: 'group-r',
-        persistence: {
-          kind: 'replicatedLevelDB',
-          directory: join(dir, 'leveldb'),
-          replicas: 3,
-          bind: 'tcp://127.0.0.1:0',
-          zkAddress: zk.connectString,
-          zkPath,
-          zkSessionTimeoutMs: 2000,
-          weight: 1,
-          sync: ['local_disk'],
-          syncTimeoutMs: 30_000,
-          journalMaxFileLengthBytes: 32 * 1024 * 1024,
-        },
-      },
-      '<test>',
-    );
+    const config = inProcessNodeConfig({ brokerName: 'group-r', zkConnect: zk.connectString, zkPath, dirs, dirPrefix: 'qmq-restart-elect-' });
     const elected: number[] = [];
     mode = new ReplicatedMode(config, silentLogger, { nodeId: 'node-a', replication: fakeReplication });
     await mode.start({ elected: async (epoch) => void elected.push(epoch), demoted: async () => {} });

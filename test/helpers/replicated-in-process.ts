@@ -1,0 +1,57 @@
+/**
+ * For tests of the replicated mode's control path in one process, with a real ZooKeeper:
+ * a validated config per node (its own temporary directory), and a MessageStore over the
+ * node's journal that stands in for the replicated one (replication itself is faked by each
+ * test's ReplicationFactory).
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { defaultConfig, validateConfig } from '../../src/config/index.js';
+import type { BrokerConfig } from '../../src/config/types.js';
+import type { JournalStore } from '../../src/store/journal/journal-store.js';
+import type { MessageStore } from '../../src/store/message-store.js';
+
+/** A node of group `brokerName` on `zkPath`, `local_disk`, 2 s sessions; its directory is pushed onto `dirs` for cleanup. */
+export function inProcessNodeConfig(o: { brokerName: string; zkConnect: string; zkPath: string; dirs: string[]; dirPrefix?: string }): BrokerConfig {
+  const dir = mkdtempSync(join(tmpdir(), o.dirPrefix ?? 'qmq-inproc-'));
+  o.dirs.push(dir);
+  return validateConfig(
+    {
+      ...defaultConfig({ dataDirectory: dir }),
+      brokerName: o.brokerName,
+      persistence: {
+        kind: 'replicatedLevelDB',
+        directory: join(dir, 'leveldb'),
+        replicas: 3,
+        bind: 'tcp://127.0.0.1:0',
+        zkAddress: o.zkConnect,
+        zkPath: o.zkPath,
+        zkSessionTimeoutMs: 2000,
+        weight: 1,
+        sync: ['local_disk'],
+        syncTimeoutMs: 30_000,
+        journalMaxFileLengthBytes: 32 * 1024 * 1024,
+      },
+    },
+    '<test>',
+  );
+}
+
+/** Writes straight to the journal until fenced, then refuses. */
+export function journalBackedStore(journal: JournalStore): MessageStore & { fence(reason: string): void } {
+  let fenced = false;
+  return {
+    kind: 'fake',
+    fence: () => void (fenced = true),
+    open: async () => ({ destinations: [], subscriptions: [], queues: [], producerSeqs: new Map() }),
+    write: async (ops) => {
+      if (fenced) throw new Error('fenced');
+      await journal.write(ops);
+    },
+    read: (q, f, m) => journal.read(q, f, m),
+    isTransactionCommitted: (t) => journal.isTransactionCommitted(t),
+    stats: () => journal.stats(),
+    close: async () => {},
+  };
+}
