@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Logger } from '../../util/logger.js';
 import { scanLog } from './log-scanner.js';
 import { quarantineDirectory } from './recovery.js';
-import { fsyncDirectory, listSegmentFiles, storeIoError } from './segment-log.js';
+import { fsyncPath, listSegmentFiles, storeIoError } from './segment-log.js';
 
 /**
  * A store directory holding this file belongs to a replication group (the replication layer
@@ -35,15 +35,6 @@ function lastNonZero(buf: Buffer): number {
   let end = buf.length;
   while (end > 0 && buf[end - 1] === 0) end--;
   return end;
-}
-
-function fsyncFile(file: string): void {
-  const fd = fs.openSync(file, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 /**
@@ -92,7 +83,7 @@ export async function quarantineDamagedTail(storeDir: string, logger: Logger): P
       fs.renameSync(s.file, to);
       moved.push(to);
     }
-    fsyncDirectory(qdir);
+    fsyncPath(qdir);
     // The head segment comes back with its bytes before the cut; the writer appends after them.
     const keep = cutAt - cutSegment.start;
     const original = fs.readFileSync(moved[0]);
@@ -105,8 +96,8 @@ export async function quarantineDamagedTail(storeDir: string, logger: Logger): P
     }
     bytes = Math.max(0, lastNonZero(original) - keep);
     for (const f of moved.slice(1)) bytes += lastNonZero(fs.readFileSync(f));
-    fsyncDirectory(path.dirname(cutSegment.file));
-    fsyncFile(cutSegment.file);
+    fsyncPath(path.dirname(cutSegment.file));
+    fsyncPath(cutSegment.file);
   } catch (e) {
     throw storeIoError(`moving the damaged journal tail from position ${cutAt} to ${qdir}`, e);
   }

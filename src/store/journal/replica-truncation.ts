@@ -3,7 +3,7 @@ import path from 'node:path';
 import { QmqError } from '../../util/errors.js';
 import type { Logger } from '../../util/logger.js';
 import { quarantineDirectory } from './recovery.js';
-import { fsyncDirectory, storeIoError, type SegmentLog } from './segment-log.js';
+import { fsyncPath, storeIoError, type SegmentLog } from './segment-log.js';
 
 /**
  * How a replica gives up log bytes it must not keep (DESIGN §4: a divergent tail is truncated
@@ -21,15 +21,6 @@ export interface ReplicaTruncation {
 
 function stamp(): string {
   return new Date().toISOString().replace(/[:.]/g, '-');
-}
-
-function fsyncFile(file: string): void {
-  const fd = fs.openSync(file, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 /**
@@ -57,12 +48,12 @@ export async function cutTail(storeDir: string, log: SegmentLog, position: numbe
     } finally {
       fs.closeSync(out);
     }
-    fsyncDirectory(qdir);
+    fsyncPath(qdir);
     // The copy is safe on disk before the log loses anything.
     const segEnd = Math.min(end, log.segmentEnd(seg, end));
     log.zeroRangeSync(seg, position - seg.start, segEnd - seg.start);
     while (log.head && log.head !== seg) log.deleteSegment(log.head);
-    fsyncDirectory(log.dir);
+    fsyncPath(log.dir);
   } catch (e) {
     throw e instanceof QmqError ? e : storeIoError(`moving the log tail from ${position} to quarantine`, e);
   }
@@ -86,13 +77,13 @@ export function replaceLog(storeDir: string, log: SegmentLog, position: number, 
       s.deleted = true;
       fs.renameSync(s.file, path.join(qdir, path.basename(s.file)));
     }
-    fsyncDirectory(qdir);
-    fsyncDirectory(log.dir);
+    fsyncPath(qdir);
+    fsyncPath(log.dir);
     log.roll(position);
   } catch (e) {
     throw e instanceof QmqError ? e : storeIoError(`setting the log aside into ${qdir}`, e);
   }
-  fsyncFile(path.join(log.dir, fs.readdirSync(log.dir).find((n) => n.startsWith(String(position).padStart(20, '0')))!));
+  fsyncPath(path.join(log.dir, fs.readdirSync(log.dir).find((n) => n.startsWith(String(position).padStart(20, '0')))!));
   const report: ReplicaTruncation = { fromPosition: first, toPosition: end, bytes: end - first, reason, quarantine: qdir };
   logger.warn(report, `replica log replaced by a snapshot: the old log (${first}..${end}, ${end - first} bytes) moved to ${qdir}; the new one starts at ${position} (${reason})`);
   return report;

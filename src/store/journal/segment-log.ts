@@ -33,8 +33,9 @@ export function listSegmentFiles(storeDir: string): { start: number; file: strin
   return out.sort((a, b) => a.start - b.start);
 }
 
-export function fsyncDirectory(dir: string): void {
-  const fd = fs.openSync(dir, 'r');
+/** Forces a file's or a directory's (its entries') changes to disk. */
+export function fsyncPath(p: string): void {
+  const fd = fs.openSync(p, 'r');
   try {
     fs.fsyncSync(fd);
   } finally {
@@ -135,7 +136,7 @@ export class SegmentLog {
           fs.closeSync(fd);
         }
       }
-      fsyncDirectory(this.dir);
+      fsyncPath(this.dir);
     } catch (e) {
       fs.rmSync(file, { force: true });
       throw storeIoError(`creating segment ${file}`, e);
