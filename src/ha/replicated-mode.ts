@@ -22,6 +22,7 @@ import { QmqError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { compareLog, type LogPosition } from './election.js';
 import type { HaEvents, HaMode, HaStatus } from './ha-mode.js';
+import { clearUnconfirmedEpoch, electionPosition, noteUnconfirmedEpoch, readUnconfirmedEpoch, type UnconfirmedEpoch } from './unconfirmed-epoch.js';
 import { parseSyncLevel, slaveAcksNeeded, type SyncLevel } from './quorum.js';
 import { ReplicatedStore, ReplicationClient, ReplicationServer, type ReplicationClientOptions, type ReplicationServerOptions, type SlaveProgress } from './replication/index.js';
 import { parseBind } from './replication/replication-server.js';
@@ -284,7 +285,8 @@ export class ReplicatedMode implements HaMode {
     this.journal = new JournalStore(journalConfig, this.logger.child({ component: 'journal' }), { damagedLog: 'quarantine' });
     await this.journal.open();
     if (!this.nodeId) this.nodeId = readOrCreateNodeId(this.cfg.directory);
-    const log = this.journal.lastPosition();
+    this.unconfirmed = readUnconfirmedEpoch(this.cfg.directory);
+    const log = this.logPosition();
     this.lastPublishedLog = log;
     this.elector = new ZkElector(
       {
@@ -417,6 +419,8 @@ export class ReplicatedMode implements HaMode {
     });
   }
 
+  /** An epoch marker of ours no quorum has confirmed yet, if it ends the log (unconfirmed-epoch.ts). */
+  private unconfirmed: UnconfirmedEpoch | null = null;
   /** Consecutive takeovers that failed for a local reason; reset when one serves. */
   private failedTakeovers = 0;
   private takeoverNotBefore = 0;
@@ -576,6 +580,8 @@ export class ReplicatedMode implements HaMode {
       return;
     }
     // The epoch marker: after it, nothing an older master writes can be accepted by our slaves.
+    // Until a quorum has it, the election must not count it (see unconfirmed-epoch.ts).
+    this.unconfirmed = noteUnconfirmedEpoch(this.cfg.directory, epoch, this.journal.lastPosition(), this.unconfirmed);
     await this.journal.setEpoch(epoch);
     const server = this.replication.server({
       journal: this.journal,
@@ -606,7 +612,7 @@ export class ReplicatedMode implements HaMode {
     const need = this.level.remote === 'none' ? 0 : slaveAcksNeeded(this.cfg.replicas);
     this.setReason(`taking over at epoch ${epoch}: waiting for the epoch marker to reach ${this.level.tokens.join(',')} (${need} slave ack${need === 1 ? '' : 's'} needed)`);
     this.logger.info({ nodeId: this.nodeId, epoch, replication: this.serverAddress, marker }, 'elected: epoch taken, replication server listening');
-    await this.publish({ role: 'master', masterEpoch: epoch, replication: this.serverAddress, following: undefined, log: marker, reason: this.reason });
+    await this.publish({ role: 'master', masterEpoch: epoch, replication: this.serverAddress, following: undefined, reason: this.reason });
     // Waiting here must not hold the queue: a lost session has to be able to demote us meanwhile.
     server.waitForSync(marker.position).then(
       () => void this.run(() => this.openMaster(epoch, server)),
@@ -629,7 +635,9 @@ export class ReplicatedMode implements HaMode {
     );
     this.store = store;
     this.phase = 'master';
-    this.lastPublishedLog = this.journal.lastPosition();
+    clearUnconfirmedEpoch(this.cfg.directory);
+    this.unconfirmed = null;
+    this.lastPublishedLog = this.logPosition();
     this.logger.info({ nodeId: this.nodeId, epoch, sync: this.level.tokens }, 'master: the epoch marker met the sync level; opening client ports');
     try {
       await this.events.elected(epoch, store);
@@ -706,7 +714,7 @@ export class ReplicatedMode implements HaMode {
   // --- publishing ---------------------------------------------------------------------------
 
   private logPosition(): LogPosition {
-    const own = this.journal.lastPosition();
+    const own = electionPosition(this.journal.lastPosition(), this.unconfirmed);
     const followed = this.client?.position();
     return followed && compareLog(followed, own) > 0 ? followed : own;
   }
