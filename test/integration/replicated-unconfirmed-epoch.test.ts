@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { ReplicatedMode, type ReplicationFactory } from '../../src/ha/replicated-mode.js';
+import { QmqError } from '../../src/util/errors.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { inProcessNodeConfig, journalBackedStore } from '../helpers/replicated-in-process.js';
 import { waitFor } from '../helpers/wait.js';
@@ -23,7 +24,16 @@ const unconfirmingReplication: ReplicationFactory = {
     onFenced: () => {},
     stop: async () => {},
   }),
-  client: (o) => ({ follow: () => new Promise<void>(() => {}), position: () => o.journal.lastPosition(), onLost: () => {}, stop: async () => {} }),
+  client: (o) => {
+    let stop: (() => void) | undefined;
+    return {
+      // Pending until stopped, like a follow that never catches up; stopping must end it or the node cannot stop.
+      follow: () => new Promise<void>((_resolve, reject) => (stop = () => reject(new QmqError('SHUTTING_DOWN', 'the replication client was stopped')))),
+      position: () => o.journal.lastPosition(),
+      onLost: () => {},
+      stop: async () => stop?.(),
+    };
+  },
   store: (journal) => journalBackedStore(journal),
 };
 
@@ -54,7 +64,11 @@ describe('replicated mode: an unconfirmed epoch marker', () => {
     const a = await start(configA, 'node-a');
     await start(configB, 'node-b');
     // Equal (empty) logs: node-a, the lower id, is elected and writes its marker, which nobody confirms.
-    const taking = await waitFor('node-a taking over', () => (a.status().details as { phase?: string }).phase === 'taking-over' ? a.status() : undefined, 20_000);
+    // `epoch` is set once the marker is written and the replication server listens.
+    const taking = await waitFor('node-a taking over with its marker written', () => {
+      const st = a.status();
+      return (st.details as { phase?: string }).phase === 'taking-over' && (st.epoch ?? 0) > 0 ? st : undefined;
+    }, 20_000);
     const details = taking.details as { log: { epoch: number; position: number } };
     assert.ok(taking.epoch !== undefined && taking.epoch > 0, 'an epoch was taken');
     assert.deepEqual(details.log, { epoch: 0, position: 0 }, 'the reported log leaves the unconfirmed marker out');
