@@ -11,3 +11,15 @@ export async function freePort(): Promise<number> {
     });
   });
 }
+
+/** True when nothing accepts a TCP connection on 127.0.0.1:`port` (a slave's closed client port). */
+export function refusesConnections(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(false);
+    });
+    s.once('error', () => resolve(true));
+  });
+}

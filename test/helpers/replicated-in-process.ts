@@ -9,8 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultConfig, validateConfig } from '../../src/config/index.js';
 import type { BrokerConfig } from '../../src/config/types.js';
+import type { ReplicationFactory } from '../../src/ha/replicated-mode.js';
 import type { JournalStore } from '../../src/store/journal/journal-store.js';
 import type { MessageStore } from '../../src/store/message-store.js';
+import { QmqError } from '../../src/util/errors.js';
 
 /** A node of group `brokerName` on `zkPath`, `local_disk`, 2 s sessions; its directory is pushed onto `dirs` for cleanup. */
 export function inProcessNodeConfig(o: { brokerName: string; zkConnect: string; zkPath: string; dirs: string[]; dirPrefix?: string }): BrokerConfig {
@@ -53,5 +55,48 @@ export function journalBackedStore(journal: JournalStore): MessageStore & { fenc
     isTransactionCommitted: (t) => journal.isTransactionCommitted(t),
     stats: () => journal.stats(),
     close: async () => {},
+  };
+}
+
+export interface FakeReplicationOptions {
+  /** A master's replication server start; by default it "listens" on a made-up port. */
+  start?: () => Promise<{ host: string; port: number }>;
+  /** False: an epoch marker never meets the sync level (no slave confirms it). */
+  confirmsMarker?: boolean;
+  /** True: a follow attempt stays pending until its client is stopped, then rejects. */
+  hangFollowers?: boolean;
+  /** Sees each follow attempt; what it returns runs when that attempt is stopped. */
+  onFollow?: (address: string, epoch: number) => (() => void) | void;
+}
+
+/** Replication faked away, so only the control path (election, epochs, roles) runs for real. */
+export function fakeReplication(o: FakeReplicationOptions = {}): ReplicationFactory {
+  return {
+    server: () => ({
+      start: o.start ?? (async () => ({ host: '127.0.0.1', port: 1 + Math.floor(Math.random() * 60000) })),
+      waitForSync: o.confirmsMarker === false ? () => new Promise<void>(() => {}) : async () => {},
+      slaves: () => [],
+      onFenced: () => {},
+      stop: async () => {},
+    }),
+    client: (c) => {
+      let stop: (() => void) | undefined;
+      return {
+        follow: (address, epoch) => {
+          const onStopped = o.onFollow?.(address, epoch);
+          if (!o.hangFollowers) return Promise.resolve();
+          return new Promise<void>((_resolve, reject) => {
+            stop = () => {
+              onStopped?.();
+              reject(new QmqError('SHUTTING_DOWN', 'the replication client was stopped'));
+            };
+          });
+        },
+        position: () => c.journal.lastPosition(),
+        onLost: () => {},
+        stop: async () => stop?.(),
+      };
+    },
+    store: (journal) => journalBackedStore(journal),
   };
 }

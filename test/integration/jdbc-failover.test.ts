@@ -6,13 +6,12 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { connect, type StompClient } from '../../src/client/index.js';
 import { cleanupTemp, runCli, tempDir } from '../helpers/broker-process.js';
 import { JdbcNode, jdbcXml, startJdbcGroup, type JdbcGroup } from '../helpers/jdbc-group.js';
-import { freePort } from '../helpers/ports.js';
+import { freePort, refusesConnections } from '../helpers/ports.js';
 import { privatePostgres, type PostgresCluster } from '../helpers/postgres.js';
 import { RawStomp, header } from '../helpers/raw-stomp.js';
 import { waitFor } from '../helpers/wait.js';
@@ -50,17 +49,6 @@ async function client(url: string): Promise<StompClient> {
   const c = await connect(url);
   clients.push(c);
   return c;
-}
-
-function refusesConnections(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ port, host: '127.0.0.1' });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(false);
-    });
-    s.once('error', () => resolve(true));
-  });
 }
 
 /** `count` failover producers sending persistent messages with receipts, at most 16 in flight each. */

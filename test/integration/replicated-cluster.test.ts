@@ -7,23 +7,12 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { connect } from '../../src/client/index.js';
+import { refusesConnections } from '../helpers/ports.js';
 import { cleanupTemp, runCli } from '../helpers/broker-process.js';
 import { startCluster, Workload, type Cluster } from '../helpers/cluster.js';
 import { waitFor } from '../helpers/wait.js';
 import { sharedZooKeeper, uniqueZkPath, type SharedZooKeeper } from '../helpers/zookeeper.js';
-
-function refusesConnections(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(false);
-    });
-    s.once('error', () => resolve(true));
-  });
-}
 
 describe('replicated cluster: election and quorum loss', { timeout: 120_000 }, () => {
   let zk: SharedZooKeeper;

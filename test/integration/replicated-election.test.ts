@@ -8,12 +8,12 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import type { BrokerConfig } from '../../src/config/types.js';
-import { ReplicatedMode, type ReplicationFactory } from '../../src/ha/replicated-mode.js';
+import { ReplicatedMode } from '../../src/ha/replicated-mode.js';
 import type { HaStatus } from '../../src/ha/ha-mode.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { privateEnsemble, sharedZooKeeper, uniqueZkPath, type Ensemble, type SharedZooKeeper } from '../helpers/zookeeper.js';
 import { waitFor } from '../helpers/wait.js';
-import { inProcessNodeConfig, journalBackedStore } from '../helpers/replicated-in-process.js';
+import { fakeReplication, inProcessNodeConfig } from '../helpers/replicated-in-process.js';
 
 interface Node {
   id: string;
@@ -21,27 +21,6 @@ interface Node {
   elected: number[];
   demoted: string[];
   followed: Array<{ address: string; epoch: number }>;
-}
-
-function fakeReplication(followed: Node['followed']): ReplicationFactory {
-  return {
-    server: () => ({
-      start: async () => ({ host: '127.0.0.1', port: 1 + Math.floor(Math.random() * 60000) }),
-      waitForSync: async () => {},
-      slaves: () => [],
-      onFenced: () => {},
-      stop: async () => {},
-    }),
-    client: (o) => ({
-      follow: async (address, epoch) => {
-        followed.push({ address, epoch });
-      },
-      position: () => o.journal.lastPosition(),
-      onLost: () => {},
-      stop: async () => {},
-    }),
-    store: (journal) => journalBackedStore(journal),
-  };
 }
 
 describe('replicated mode: election through ZooKeeper', () => {
@@ -64,7 +43,7 @@ describe('replicated mode: election through ZooKeeper', () => {
 
   async function startNode(id: string, zkPath: string, connectString?: string): Promise<Node> {
     const followed: Node['followed'] = [];
-    const node: Node = { id, mode: new ReplicatedMode(config(zkPath, connectString), silentLogger, { nodeId: id, replication: fakeReplication(followed) }), elected: [], demoted: [], followed };
+    const node: Node = { id, mode: new ReplicatedMode(config(zkPath, connectString), silentLogger, { nodeId: id, replication: fakeReplication({ onFollow: (address, epoch) => void followed.push({ address, epoch }) }) }), elected: [], demoted: [], followed };
     await node.mode.start({
       elected: async (epoch) => void node.elected.push(epoch),
       demoted: async (reason) => void node.demoted.push(reason),

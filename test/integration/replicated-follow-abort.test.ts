@@ -15,7 +15,7 @@ import { QmqError } from '../../src/util/errors.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { sharedZooKeeper, uniqueZkPath, type SharedZooKeeper } from '../helpers/zookeeper.js';
 import { waitFor } from '../helpers/wait.js';
-import { inProcessNodeConfig, journalBackedStore } from '../helpers/replicated-in-process.js';
+import { fakeReplication, inProcessNodeConfig } from '../helpers/replicated-in-process.js';
 
 interface Node {
   id: string;
@@ -30,40 +30,20 @@ interface Node {
  * master's replication server fail to start (recording when), as a log that cannot be read does.
  */
 function hangingReplication(attempts: Node['attempts'], startFails?: number[]): ReplicationFactory {
-  return {
-    server: () => ({
-      start: async () => {
-        if (startFails) {
+  return fakeReplication({
+    hangFollowers: true,
+    onFollow: (_address, epoch) => {
+      const attempt: Node['attempts'][number] = { epoch };
+      attempts.push(attempt);
+      return () => void (attempt.ended ??= 'stopped');
+    },
+    start: startFails
+      ? async () => {
           startFails.push(Date.now());
           throw new QmqError('STORE_CORRUPT', 'journal record at position 7339000 is invalid (empty)');
         }
-        return { host: '127.0.0.1', port: 1 + Math.floor(Math.random() * 60000) };
-      },
-      waitForSync: async () => {},
-      slaves: () => [],
-      onFenced: () => {},
-      stop: async () => {},
-    }),
-    client: (o) => {
-      let stop: (() => void) | undefined;
-      return {
-        follow: (_address, epoch) => {
-          const attempt: Node['attempts'][number] = { epoch };
-          attempts.push(attempt);
-          return new Promise<void>((_resolve, reject) => {
-            stop = () => {
-              attempt.ended ??= 'stopped';
-              reject(new QmqError('SHUTTING_DOWN', 'the replication client was stopped'));
-            };
-          });
-        },
-        position: () => o.journal.lastPosition(),
-        onLost: () => {},
-        stop: async () => stop?.(),
-      };
-    },
-    store: (journal) => journalBackedStore(journal),
-  };
+      : undefined,
+  });
 }
 
 describe('replicated mode: a follow attempt does not hold up the election', () => {

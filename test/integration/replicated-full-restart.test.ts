@@ -18,10 +18,10 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { decodeRecordAt, RecordType } from '../../src/store/journal/record-codec.js';
 import { decodeOp } from '../../src/store/journal/op-codec.js';
+import { refusesConnections } from '../helpers/ports.js';
 import { cleanupTemp } from '../helpers/broker-process.js';
 import { startCluster, Workload, type Cluster, type ClusterNode, type NodeStatus } from '../helpers/cluster.js';
 import { waitFor } from '../helpers/wait.js';
@@ -38,17 +38,6 @@ const PLAN: Array<{ sync: string; cycles: Array<{ how: StopHow; order: Order }> 
   { sync: 'quorum_mem', cycles: [{ how: 'SIGTERM', order: [1, 0, 2] }, { how: 'kill -9', order: [2, 1, 0] }] },
   { sync: 'quorum_disk', cycles: [{ how: 'SIGTERM', order: [0, 2, 1] }, { how: 'kill -9', order: [2, 0, 1] }] },
 ];
-
-function refusesConnections(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(false);
-    });
-    s.once('error', () => resolve(true));
-  });
-}
 
 /** Where a quarantined file's first byte sits in the log, from its name; null for files that are not log bytes. */
 function quarantinedStart(name: string, parent: string): number | null {

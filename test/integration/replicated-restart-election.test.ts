@@ -9,25 +9,13 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
-import { ReplicatedMode, type ReplicationFactory } from '../../src/ha/replicated-mode.js';
+import { ReplicatedMode } from '../../src/ha/replicated-mode.js';
 import { ZkSession } from '../../src/ha/zk-session.js';
 import { encodeMember, MEMBER_PREFIX, type MemberRecord } from '../../src/ha/zookeeper/elector-member.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { waitFor } from '../helpers/wait.js';
-import { inProcessNodeConfig, journalBackedStore } from '../helpers/replicated-in-process.js';
+import { fakeReplication, inProcessNodeConfig } from '../helpers/replicated-in-process.js';
 import { sharedZooKeeper, uniqueZkPath, type SharedZooKeeper } from '../helpers/zookeeper.js';
-
-const fakeReplication: ReplicationFactory = {
-  server: () => ({
-    start: async () => ({ host: '127.0.0.1', port: 1 }),
-    waitForSync: async () => {},
-    slaves: () => [],
-    onFenced: () => {},
-    stop: async () => {},
-  }),
-  client: (o) => ({ follow: async () => {}, position: () => o.journal.lastPosition(), onLost: () => {}, stop: async () => {} }),
-  store: (journal) => journalBackedStore(journal),
-};
 
 describe('replicated mode: a restart within the session timeout of a whole-group crash', () => {
   let zk: SharedZooKeeper;
@@ -60,7 +48,7 @@ describe('replicated mode: a restart within the session timeout of a whole-group
 
     const config = inProcessNodeConfig({ brokerName: 'group-r', zkConnect: zk.connectString, zkPath, dirs, dirPrefix: 'qmq-restart-elect-' });
     const elected: number[] = [];
-    mode = new ReplicatedMode(config, silentLogger, { nodeId: 'node-a', replication: fakeReplication });
+    mode = new ReplicatedMode(config, silentLogger, { nodeId: 'node-a', replication: fakeReplication() });
     await mode.start({ elected: async (epoch) => void elected.push(epoch), demoted: async () => {} });
 
     const waiting = await waitFor('node-a to wait for its old registration to expire', () => {

@@ -8,34 +8,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
-import { ReplicatedMode, type ReplicationFactory } from '../../src/ha/replicated-mode.js';
-import { QmqError } from '../../src/util/errors.js';
+import { ReplicatedMode } from '../../src/ha/replicated-mode.js';
 import { silentLogger } from '../../src/util/logger.js';
-import { inProcessNodeConfig, journalBackedStore } from '../helpers/replicated-in-process.js';
+import { fakeReplication, inProcessNodeConfig } from '../helpers/replicated-in-process.js';
 import { waitFor } from '../helpers/wait.js';
 import { sharedZooKeeper, uniqueZkPath, type SharedZooKeeper } from '../helpers/zookeeper.js';
 
 /** The master's marker never meets the sync level; followers never finish following. */
-const unconfirmingReplication: ReplicationFactory = {
-  server: () => ({
-    start: async () => ({ host: '127.0.0.1', port: 1 + Math.floor(Math.random() * 60000) }),
-    waitForSync: () => new Promise<void>(() => {}),
-    slaves: () => [],
-    onFenced: () => {},
-    stop: async () => {},
-  }),
-  client: (o) => {
-    let stop: (() => void) | undefined;
-    return {
-      // Pending until stopped, like a follow that never catches up; stopping must end it or the node cannot stop.
-      follow: () => new Promise<void>((_resolve, reject) => (stop = () => reject(new QmqError('SHUTTING_DOWN', 'the replication client was stopped')))),
-      position: () => o.journal.lastPosition(),
-      onLost: () => {},
-      stop: async () => stop?.(),
-    };
-  },
-  store: (journal) => journalBackedStore(journal),
-};
+const unconfirmingReplication = fakeReplication({ confirmsMarker: false, hangFollowers: true });
 
 describe('replicated mode: an unconfirmed epoch marker', () => {
   let zk: SharedZooKeeper;
