@@ -149,13 +149,14 @@ test('a group sent early whose fdatasync then fails is not acknowledged, the mas
   const durable = m.journal.lastPosition().position;
   await waitFor('the slave at the master end', () => s1.journal.lastPosition().position === durable);
 
-  // The next fdatasync fails as on a full thin-provisioned disk: after the write, after the early send.
-  const log = (m.journal as unknown as { log: { datasyncSync: (s: unknown) => void } }).log;
-  const realSync = log.datasyncSync.bind(log);
+  // The next fdatasync fails as on a full thin-provisioned disk: after the write, after the early
+  // send. A master syncs on the thread pool (`datasync`).
+  const log = (m.journal as unknown as { log: { datasync: (s: unknown) => Promise<void> } }).log;
+  const realSync = log.datasync.bind(log);
   let failures = 0;
-  log.datasyncSync = (s: unknown) => {
+  log.datasync = async (s: unknown) => {
     if (failures++ === 0) throw Object.assign(new Error('ENOSPC: no space left on device, fdatasync'), { code: 'ENOSPC' });
-    realSync(s);
+    await realSync(s);
   };
   await assert.rejects(m.store.write(addOps(11, 5)), (e: Error & { codeName?: string }) => e.codeName === 'STORE_FULL');
   assert.equal(m.journal.lastPosition().position, durable, 'nothing became durable on the master');

@@ -47,7 +47,11 @@ export type SlaveFrame =
   | { t: 'fenced'; epoch: number; reason: string };
 
 export type MasterFrame =
-  | { t: 'login-ok'; epoch: number; nodeId: string }
+  /**
+   * `ackReceived: false`: the sync level counts no slave's receipt (only fdatasyncs), so the slave
+   * acknowledges after its syncs and on heartbeats, not after every read; absent means true.
+   */
+  | { t: 'login-ok'; epoch: number; nodeId: string; ackReceived?: boolean }
   | { t: 'refused'; epoch: number; reason: string }
   /** Cut the log at `position` (a divergence point); the bytes after it go to quarantine. */
   | { t: 'truncate-to'; epoch: number; position: number; reason: string }
@@ -55,10 +59,17 @@ export type MasterFrame =
   | { t: 'snapshot-begin'; epoch: number; position: number; reason: string }
   /** Records will follow from `position`. */
   | { t: 'stream-from'; epoch: number; position: number }
-  /** Body: whole or partial journal records, contiguous, starting at `start`. */
-  | { t: 'records'; epoch: number; start: number; retained?: Retained }
-  /** Keeps an idle stream alive and tells the slave where the master's log ends. */
-  | { t: 'heartbeat'; epoch: number; end: number; retained?: Retained }
+  /**
+   * Body: whole or partial journal records, contiguous, starting at `start`. `sync: false`: the
+   * master does not wait for this slave's disk (it has the sync duty elsewhere), so the slave may
+   * defer the fdatasync (DESIGN §4, sync duty); absent means true.
+   */
+  | { t: 'records'; epoch: number; start: number; retained?: Retained; sync?: boolean }
+  /**
+   * Keeps an idle stream alive and tells the slave where the master's log ends. `sync: true`:
+   * the slave has just been given the sync duty and fdatasyncs what it deferred, now.
+   */
+  | { t: 'heartbeat'; epoch: number; end: number; retained?: Retained; sync?: boolean }
   | { t: 'fenced'; epoch: number; reason: string };
 
 export type AnyFrame = SlaveFrame | MasterFrame;

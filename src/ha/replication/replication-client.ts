@@ -61,6 +61,9 @@ export class ReplicationClient {
   private state: 'idle' | 'login' | 'catch-up' | 'streaming' | 'closed' = 'idle';
   private lostReported = false;
   private ackScheduled = false;
+  /** The master counts our receipts (a `*_mem` level): ack after every read, not only after syncs (see `onRecords`). */
+  private ackReceived = true;
+  private ackedSynced = 0;
   private lastHeard = 0;
   private timer: TimerHandle | null = null;
   private unsubscribe: (() => void) | null = null;
@@ -153,6 +156,7 @@ export class ReplicationClient {
         if (this.state !== 'login') throw new QmqError('FRAME_MALFORMED', `login-ok in state ${this.state}`);
         if (h.epoch < expectedEpoch) throw new QmqError('FENCED', `the master answered with epoch ${h.epoch}, below the expected ${expectedEpoch}`);
         this.masterEpoch = h.epoch;
+        this.ackReceived = h.ackReceived !== false;
         promiseEpoch(this.journal.config.directory, h.epoch);
         if (h.epoch > this.promised) this.promised = h.epoch;
         this.state = 'catch-up';
@@ -177,9 +181,12 @@ export class ReplicationClient {
       case 'records':
         if (this.state !== 'streaming') throw new QmqError('FRAME_MALFORMED', `records in state ${this.state}`);
         this.noteRetained(h.retained);
-        return this.onRecords(h.start, f.body);
+        return this.onRecords(h.start, f.body, h.sync !== false);
       case 'heartbeat':
-        if (this.state === 'streaming') this.noteRetained(h.retained);
+        if (this.state === 'streaming') {
+          this.noteRetained(h.retained);
+          if (h.sync === true) this.journal.syncDeferred();
+        }
         return;
       default:
         throw new QmqError('FRAME_MALFORMED', `unexpected frame '${(h as { t: string }).t}' from the master`);
@@ -203,7 +210,7 @@ export class ReplicationClient {
     this.expected = position;
     this.state = 'streaming';
     this.unsubscribe = this.journal.onDurableAdvance(() => {
-      this.scheduleAck();
+      if (this.ackReceived || this.journal.syncedPosition > this.ackedSynced) this.scheduleAck();
       if (this.paused && this.journal.appendPosition - this.journal.lastPosition().position < this.maxUnsyncedBytes / 2) {
         this.paused = false;
         this.socket?.resume();
@@ -215,7 +222,7 @@ export class ReplicationClient {
     done();
   }
 
-  private onRecords(start: number, body: Buffer): void {
+  private onRecords(start: number, body: Buffer, sync: boolean): void {
     if (start !== this.expected) throw new QmqError('FRAME_MALFORMED', `records for position ${start} arrived, expected ${this.expected}`);
     this.expected = start + body.length;
     const data = this.partial.length > 0 ? Buffer.concat([this.partial, body]) : body;
@@ -223,10 +230,11 @@ export class ReplicationClient {
     // Copies: the frame's buffer must not be pinned by a tail kept for the next frame.
     this.partial = Buffer.from(data.subarray(cut));
     if (cut === 0) return;
-    const appended = this.journal.appendReplicated(data.subarray(0, cut));
+    const appended = this.journal.appendReplicated(data.subarray(0, cut), !sync);
     this.appending = appended.catch(() => undefined);
     appended.catch((e: unknown) => this.fail(e));
-    this.scheduleAck();
+    // A deferred sync comes late, and the master's in-flight window counts receipts: say so now.
+    if (this.ackReceived || !sync) this.scheduleAck();
     if (!this.paused && this.journal.appendPosition - this.journal.lastPosition().position >= this.maxUnsyncedBytes) {
       // Back-pressure: stop reading until the disk catches up, so TCP holds the master back.
       this.paused = true;
@@ -237,7 +245,9 @@ export class ReplicationClient {
   private scheduleAck(): void {
     if (this.ackScheduled || this.state !== 'streaming') return;
     this.ackScheduled = true;
-    setImmediate(() => {
+    // After the current callback (one group's batches, or one socket read's frames) and before
+    // the next turn of the loop: one ack per group, sent as soon as the group is on disk.
+    process.nextTick(() => {
       this.ackScheduled = false;
       this.sendAck();
     });
@@ -245,7 +255,8 @@ export class ReplicationClient {
 
   private sendAck(): void {
     if (this.state !== 'streaming') return;
-    this.send({ t: 'ack', received: this.journal.appendPosition, synced: this.journal.lastPosition().position });
+    this.ackedSynced = this.journal.syncedPosition;
+    this.send({ t: 'ack', received: this.journal.appendPosition, synced: this.ackedSynced });
   }
 
   private scheduleTick(): void {

@@ -4,11 +4,12 @@ import type { JournalStore } from '../../store/journal/journal-store.js';
 import { systemClock, type Clock, type TimerHandle } from '../../util/clock.js';
 import { QmqError } from '../../util/errors.js';
 import type { Logger } from '../../util/logger.js';
-import { checkSync, commitPosition, type ReplicationState, type SyncLevel } from '../quorum.js';
+import { checkSync, commitPosition, slaveAcksNeeded, type ReplicationState, type SyncLevel } from '../quorum.js';
 import type { EpochStart, LogShape } from './frames.js';
 import { recordLengthAt, scanLogShape } from './log-shape.js';
 import { promiseEpoch } from './promised-epoch.js';
 import { SlaveSession } from './slave-session.js';
+import { assignSyncDuty } from './sync-duty.js';
 import type { SlaveProgress } from './types.js';
 
 export const DEFAULT_REPLICATION_PORT = 61619;
@@ -79,7 +80,9 @@ export class ReplicationServer {
   private readonly tap: WrittenTap = {
     written: (start, bytes) => {
       if (this.fencedBy !== null) return;
-      for (const s of this.sessions) s.offerWritten(start, bytes);
+      // The slaves a send waits for first: each socket write may hand the CPU to its reader.
+      for (const s of this.sessions) if (s.hasSyncDuty) s.offerWritten(start, bytes);
+      for (const s of this.sessions) if (!s.hasSyncDuty) s.offerWritten(start, bytes);
     },
     lost: (start, err) => this.dropSentFrom(start, err),
   };
@@ -151,7 +154,7 @@ export class ReplicationServer {
     this.sessions.add(session);
     session.closed.then(() => {
       this.sessions.delete(session);
-      this.progress();
+      this.sessionsChanged();
     });
   }
 
@@ -196,6 +199,22 @@ export class ReplicationServer {
       localSynced: durable,
       slaveAcks: [...this.sessions].filter((s) => s.streaming).map((s) => ({ received: s.received, synced: s.synced })),
     };
+  }
+
+  /** Whether the sync level counts a slave's receipt of records (`*_mem`), not only its fdatasync. */
+  get countsReceipts(): boolean {
+    return this.opts.level.remote === 'received';
+  }
+
+  /** A slave started streaming or left: the sync duty may move, and the commit position too. */
+  sessionsChanged(): void {
+    const streaming = [...this.sessions].filter((s) => s.streaming);
+    const needed = this.opts.level.remote === 'synced' ? slaveAcksNeeded(this.opts.replicas) : 0;
+    const key = (s: SlaveSession) => s.address;
+    const current = new Set(streaming.filter((s) => s.hasSyncDuty).map(key));
+    const duty = assignSyncDuty(needed, current, streaming.map((s) => ({ key: key(s), synced: s.synced, connectedAt: s.connectedAt })));
+    for (const s of streaming) s.setSyncDuty(duty.has(key(s)));
+    this.progress();
   }
 
   /** Re-evaluates the commit position after an ack, a durable write or a lost slave. */

@@ -31,10 +31,20 @@ export class SlaveSession {
   received = 0;
   synced = 0;
   streaming = false;
+  /** This slave fdatasyncs each group before acknowledging it (`assignSyncDuty`); others defer. */
+  private syncDuty = false;
   private sentEnd = 0;
   private building = 0;
   /** `pump` is between reading the files and sending what it read: no early sends meanwhile. */
   private reading = false;
+  /** Where the pump's current read of the files ends (the durable end when it began). */
+  private readingTo = 0;
+  /**
+   * The writer's next group, offered while the pump read the groups before it: sent as soon as
+   * the pump is done, so a slave that fell behind gets early sends again even when the writer
+   * never pauses (its fdatasync runs off the loop, so groups follow each other back to back).
+   */
+  private held: { start: number; bytes: Buffer } | null = null;
   private sentEarlyBytes = 0;
   private sentFromDiskBytes = 0;
   private state: 'login' | 'catch-up' | 'streaming' | 'closed' = 'login';
@@ -82,6 +92,7 @@ export class SlaveSession {
       bufferedBytes: this.bufferedBytes,
       sentEarlyBytes: this.sentEarlyBytes,
       sentFromDiskBytes: this.sentFromDiskBytes,
+      syncDuty: this.syncDuty,
       state: this.state,
     };
   }
@@ -122,7 +133,7 @@ export class SlaveSession {
         this.state = 'streaming';
         this.streaming = true;
         this.log.info({ nodeId: this.nodeId, from: h.end }, 'slave caught up; streaming records');
-        this.server.progress();
+        this.server.sessionsChanged();
         void this.pump().catch((e: unknown) => this.close(`streaming failed: ${(e as Error).message}`));
         return;
       case 'ack':
@@ -156,7 +167,7 @@ export class SlaveSession {
     }
     this.nodeId = h.nodeId;
     this.decoder.maxFrameBytes = MAX_FRAME_BYTES;
-    this.send({ t: 'login-ok', epoch, nodeId });
+    this.send({ t: 'login-ok', epoch, nodeId, ackReceived: this.server.countsReceipts });
     const plan = planCatchUp(this.server.logShape(), h.log);
     this.state = 'catch-up';
     this.streamFrom = plan.from;
@@ -165,6 +176,20 @@ export class SlaveSession {
     else {
       if (plan.truncateTo !== null) this.send({ t: 'truncate-to', epoch, position: plan.truncateTo, reason: plan.reason });
       this.send({ t: 'stream-from', epoch, position: plan.from });
+    }
+  }
+
+  get hasSyncDuty(): boolean {
+    return this.syncDuty;
+  }
+
+  /** Gives or takes the sync duty; a new holder syncs what it deferred at once, so waiting sends need not wait for its timer. */
+  setSyncDuty(on: boolean): void {
+    if (on === this.syncDuty) return;
+    this.syncDuty = on;
+    if (on && this.state === 'streaming') {
+      const { epoch } = this.server.settings;
+      this.send({ t: 'heartbeat', epoch, end: this.journal.lastPosition().position, retained: this.retained(), sync: true });
     }
   }
 
@@ -186,22 +211,32 @@ export class SlaveSession {
    * (`ReplicationServer.state`); if that fails, the server closes this session (`dropSentFrom`).
    */
   offerWritten(start: number, bytes: Buffer): void {
-    if (this.state !== 'streaming' || this.reading || start !== this.sentEnd) return;
-    const { epoch, maxInFlightBytes, frameBytes } = this.server.settings;
-    if (this.sentEnd - this.received + bytes.length > maxInFlightBytes) return;
+    if (this.state !== 'streaming') return;
+    const { maxInFlightBytes } = this.server.settings;
+    if (this.reading) {
+      // Copied: the writer reuses its buffer after this call.
+      if (start === this.readingTo && !this.held && this.readingTo - this.received + bytes.length <= maxInFlightBytes) this.held = { start, bytes: Buffer.from(bytes) };
+      return;
+    }
+    if (start !== this.sentEnd || this.sentEnd - this.received + bytes.length > maxInFlightBytes) return;
+    this.sendEarly(start, bytes);
+  }
+
+  private sendEarly(start: number, bytes: Buffer): void {
+    const { epoch, frameBytes } = this.server.settings;
     const retained = this.retained();
     // encodeFrame copies the bytes: the writer reuses its buffer after this call.
     for (let off = 0; off < bytes.length; off += frameBytes) {
       const part = bytes.subarray(off, Math.min(bytes.length, off + frameBytes));
-      this.send({ t: 'records', epoch, start: start + off, retained }, part);
+      this.send({ t: 'records', epoch, start: start + off, retained, sync: this.syncDuty }, part);
     }
     this.sentEnd = start + bytes.length;
     this.sentEarlyBytes += bytes.length;
   }
 
-  /** Whether this slave was sent bytes at or after `position` (which then failed to become durable here). */
+  /** Whether this slave was sent (or is about to be sent) bytes at or after `position`, which then failed to become durable here. */
   holdsFrom(position: number): boolean {
-    return this.sentEnd > position;
+    return this.sentEnd > position || (this.held !== null && this.held.start + this.held.bytes.length > position);
   }
 
   /** Reads records from the journal from `sentEnd` on and sends them, keeping within the in-flight bound. */
@@ -213,6 +248,7 @@ export class SlaveSession {
         continue;
       }
       this.reading = true;
+      this.readingTo = this.journal.lastPosition().position;
       try {
         let chunks: Buffer[] = [];
         let start = this.sentEnd;
@@ -222,7 +258,7 @@ export class SlaveSession {
           const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
           chunks = [];
           this.building = 0;
-          this.send({ t: 'records', epoch, start, retained: this.retained() }, body);
+          this.send({ t: 'records', epoch, start, retained: this.retained(), sync: this.syncDuty }, body);
           this.sentEnd = start + body.length;
           this.sentFromDiskBytes += body.length;
           start = this.sentEnd;
@@ -236,6 +272,9 @@ export class SlaveSession {
         if (chunks.length > 0) await flush();
       } finally {
         this.reading = false;
+        const held = this.held;
+        this.held = null;
+        if (held && held.start === this.sentEnd && this.state === 'streaming') this.sendEarly(held.start, held.bytes);
       }
     }
   }

@@ -22,4 +22,6 @@ export interface SlaveProgress {
   sentEarlyBytes?: number;
   /** Additive: record bytes read back from the segment files and sent (catch-up, a slave behind). */
   sentFromDiskBytes?: number;
+  /** Additive: this slave fdatasyncs each group before acknowledging it; the others defer their syncs. */
+  syncDuty?: boolean;
 }

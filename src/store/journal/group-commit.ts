@@ -19,6 +19,8 @@ export interface DurableBatch {
 }
 
 interface PendingBatch extends DurableBatch {
+  /** Written and applied without its own fdatasync; a later group or `syncDeferred` covers it. */
+  deferSync: boolean;
   resolve: () => void;
   reject: (e: unknown) => void;
 }
@@ -38,19 +40,23 @@ export interface WrittenTap {
 }
 
 export interface WriterStats {
-  /** fdatasync calls made (one per group). */
+  /** fdatasync rounds (one per synced group, plus one per sync of deferred groups alone). */
   syncs: number;
   groups: number;
   batches: number;
+  /** Groups written without an fdatasync of their own (deferred-sync batches only). */
+  deferredGroups: number;
 }
 
 /**
  * The one writer of a journal. Each `append` is placed (given its log positions) at once, in
  * call order; a flush loop then writes every batch that queued up since the last group with
  * synchronous positional writes and ONE fdatasync, and acknowledges them all. Synchronous
- * fdatasync from this loop beats libuv's thread pool (issue 3's measurements), and while the
- * disk works, the producers' next batches queue up, so the fsync rate does not cap the message
- * rate. The loop yields with setImmediate between groups, which lets socket reads in.
+ * fdatasync from this loop beats libuv's thread pool for a single node (issue 3's measurements),
+ * and while the disk works, the producers' next batches queue up, so the fsync rate does not cap
+ * the message rate. The loop yields with setImmediate between groups, which lets socket reads in.
+ * A replication master syncs on the thread pool instead (`syncOnPool`), and a slave may defer a
+ * group's sync (`deferSync`, the sync duty of DESIGN §4).
  *
  * Records are serialised straight into one reusable write buffer that holds the not yet written
  * tail of the log, in log order, so a group goes to disk with one write per segment it touches
@@ -59,10 +65,21 @@ export interface WriterStats {
 export class GroupCommitWriter {
   private pending: PendingBatch[] = [];
   private scheduled = false;
+  /** A group's fdatasync runs on the thread pool (`syncOffLoop`); the next group waits for it. */
+  private syncing = false;
   /** Set after a write error that leaves the page cache in doubt (EIO): no more writes. */
   private failed: QmqError | null = null;
   nextPosition: number;
-  readonly stats: WriterStats = { syncs: 0, groups: 0, batches: 0 };
+  readonly stats: WriterStats = { syncs: 0, groups: 0, batches: 0, deferredGroups: 0 };
+  /** End of the log covered by an fdatasync (or everything written, without syncs). */
+  syncedEnd: number;
+  /** End of the last group written to the files. */
+  private writtenTo: number;
+  /** Segments written by deferred groups since the last fdatasync. */
+  private readonly unsynced = new Set<Segment>();
+  private deferredTimer: NodeJS.Timeout | null = null;
+  /** Called after an fdatasync that covered only deferred groups (the positions' durability moved). */
+  onSynced: ((end: number) => void) | null = null;
   private idleWaiters: (() => void)[] = [];
   tap: WrittenTap | null = null;
   /** Bytes of log positions [bufStart, nextPosition), not yet written. */
@@ -77,9 +94,15 @@ export class GroupCommitWriter {
     private readonly logger: Logger,
     /** Throws when this node may no longer write (a fenced ex-master); checked before each group. */
     private readonly fence?: () => void,
+    /** The longest a deferred-sync batch stays without an fdatasync. */
+    private readonly deferredSyncMs = 20,
+    /** With a tap (a replication master), fdatasync on the thread pool instead of blocking the loop. */
+    private readonly syncOffLoop = true,
   ) {
     this.nextPosition = startPosition;
     this.bufStart = startPosition;
+    this.syncedEnd = startPosition;
+    this.writtenTo = startPosition;
   }
 
   /**
@@ -92,6 +115,7 @@ export class GroupCommitWriter {
       ops.length,
       epoch,
       false,
+      false,
       ops,
       (i) => recordTypeOf(ops[i]),
       (i) => maxRecordBytes(ops[i]),
@@ -99,12 +123,17 @@ export class GroupCommitWriter {
     );
   }
 
-  /** Places records encoded elsewhere (compaction copies, epoch markers); see `appendOps`. */
-  append(encoded: EncodedOp[], ops: (IndexOp | null)[], epoch: number, rewrite = false): Promise<void> {
+  /**
+   * Places records encoded elsewhere (compaction copies, epoch markers, a master's records on a
+   * slave); see `appendOps`. With `deferSync` the promise resolves once the batch is written and
+   * applied; its fdatasync comes with the next synced group, or within `deferredSyncMs`.
+   */
+  append(encoded: EncodedOp[], ops: (IndexOp | null)[], epoch: number, rewrite = false, deferSync = false): Promise<void> {
     return this.place(
       encoded.length,
       epoch,
       rewrite,
+      deferSync,
       ops,
       (i) => encoded[i].type,
       (i) => encoded[i].buf.length,
@@ -124,6 +153,7 @@ export class GroupCommitWriter {
     count: number,
     epoch: number,
     rewrite: boolean,
+    deferSync: boolean,
     ops: readonly (IndexOp | null)[],
     typeOf: (i: number) => number,
     bound: (i: number) => number,
@@ -154,7 +184,7 @@ export class GroupCommitWriter {
     // Zero-fill the next segment once the head is half used, so it is ready before the roll.
     if (head && this.nextPosition - head.start > this.log.maxSegmentBytes / 2) this.log.prepareNext();
     return new Promise<void>((resolve, reject) => {
-      this.pending.push({ records, start, end: this.nextPosition, epoch, resolve, reject });
+      this.pending.push({ records, start, end: this.nextPosition, epoch, deferSync, resolve, reject });
       this.schedule();
     });
   }
@@ -186,8 +216,17 @@ export class GroupCommitWriter {
 
   private runGroup(): void {
     this.scheduled = false;
+    if (this.syncing) return;
     if (this.pending.length === 0) {
-      for (const w of this.idleWaiters.splice(0)) w();
+      if (this.idleWaiters.length > 0) {
+        // Idle means durable: close and compaction must not leave deferred bytes unsynced.
+        try {
+          this.syncDeferred();
+        } catch (e) {
+          this.logger.error({ err: String(e) }, 'journal fdatasync of deferred groups failed');
+        }
+        for (const w of this.idleWaiters.splice(0)) w();
+      }
       return;
     }
     let bytes = 0;
@@ -221,21 +260,58 @@ export class GroupCommitWriter {
         else (touchedMore ??= []).push(seg);
         pos = runEnd;
       }
+      this.writtenTo = groupEnd;
       if (this.tap) {
         handedOut = true;
         this.handOut(this.tap, groupStart, this.buf.subarray(groupStart - this.bufStart, groupEnd - this.bufStart));
       }
       if (this.syncEnabled) {
-        if (touched) this.log.datasyncSync(touched);
-        if (touchedMore) for (const seg of touchedMore) this.log.datasyncSync(seg);
-        this.stats.syncs++;
+        if (touched) this.unsynced.add(touched);
+        if (touchedMore) for (const seg of touchedMore) this.unsynced.add(seg);
+        if (group.every((b) => b.deferSync)) {
+          this.stats.deferredGroups++;
+          this.armDeferredSync();
+        } else if (this.tap && this.syncOffLoop) {
+          this.syncOnPool(group, groupStart, groupEnd);
+          return;
+        } else this.syncUnsynced();
       }
     } catch (e) {
       this.failGroup(group, groupStart, writtenEnd, e, handedOut);
       this.schedule();
       return;
     }
+    this.finishGroup(group, groupEnd);
+  }
+
+  /**
+   * The master's fdatasync, off the event loop: while the disk works, the loop reads the slaves'
+   * acks and the producers' next sends, so receipts leave as soon as both disks are done.
+   */
+  private syncOnPool(group: PendingBatch[], groupStart: number, groupEnd: number): void {
+    this.syncing = true;
+    const segments = [...this.unsynced];
+    this.unsynced.clear();
+    void (async () => {
+      for (const seg of segments) await this.log.datasync(seg);
+    })().then(
+      () => {
+        this.syncing = false;
+        this.stats.syncs++;
+        this.syncedEnd = groupEnd;
+        this.finishGroup(group, groupEnd);
+      },
+      (e: unknown) => {
+        this.syncing = false;
+        this.failGroup(group, groupStart, groupEnd, e, true);
+        this.schedule();
+      },
+    );
+  }
+
+  private finishGroup(group: PendingBatch[], groupEnd: number): void {
     this.consumeBuffered(groupEnd);
+    if (!this.syncEnabled) this.syncedEnd = groupEnd;
     this.stats.groups++;
     for (const b of group) {
       this.stats.batches++;
@@ -247,6 +323,46 @@ export class GroupCommitWriter {
       }
     }
     this.schedule();
+  }
+
+  /** fdatasyncs every segment written since the last sync; all written bytes are then durable. */
+  private syncUnsynced(): void {
+    for (const seg of this.unsynced) if (!seg.deleted) this.log.datasyncSync(seg);
+    this.unsynced.clear();
+    this.stats.syncs++;
+    this.syncedEnd = this.writtenTo;
+  }
+
+  private armDeferredSync(): void {
+    if (this.deferredTimer) return;
+    this.deferredTimer = setTimeout(() => {
+      this.deferredTimer = null;
+      try {
+        this.syncDeferred();
+      } catch (e) {
+        this.logger.error({ err: String(e) }, 'journal fdatasync of deferred groups failed');
+      }
+    }, this.deferredSyncMs);
+    this.deferredTimer.unref();
+  }
+
+  /**
+   * fdatasyncs what deferred groups wrote, now. A failure stops the writer for good (the
+   * fsyncgate rule in `failGroup`): the kernel may have dropped those pages.
+   */
+  syncDeferred(): void {
+    if (this.deferredTimer) {
+      clearTimeout(this.deferredTimer);
+      this.deferredTimer = null;
+    }
+    if (this.unsynced.size === 0 || this.failed) return;
+    try {
+      this.syncUnsynced();
+    } catch (e) {
+      this.failed = e instanceof QmqError ? e : storeIoError('syncing deferred journal writes', e);
+      throw this.failed;
+    }
+    this.onSynced?.(this.syncedEnd);
   }
 
   private handOut(tap: WrittenTap, start: number, bytes: Buffer): void {
@@ -269,6 +385,7 @@ export class GroupCommitWriter {
     const err = e instanceof QmqError ? e : storeIoError('writing the journal', e);
     const all = [...group, ...this.pending.splice(0)];
     this.nextPosition = groupStart;
+    this.writtenTo = Math.min(this.writtenTo, groupStart);
     this.bufStart = groupStart;
     // A fenced writer wrote nothing and must not touch the files (a new master owns them now).
     if (err.codeName === 'FENCED') {
@@ -309,7 +426,7 @@ export class GroupCommitWriter {
 
   /** Resolves when nothing is queued (for close and for compaction). */
   idle(): Promise<void> {
-    if (this.pending.length === 0 && !this.scheduled) return Promise.resolve();
+    if (this.pending.length === 0 && !this.scheduled && !this.syncing) return Promise.resolve();
     return new Promise((resolve) => {
       this.idleWaiters.push(resolve);
       this.schedule();

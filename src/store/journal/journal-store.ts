@@ -192,6 +192,9 @@ export class JournalStore implements MessageStore {
   private startWriter(): void {
     this.writer = new GroupCommitWriter(this.log, this.durableEnd, this.config.enableJournalDiskSyncs, (b) => this.onDurable(b), this.logger, this.options.fence);
     this.writer.tap = this.tap;
+    this.writer.onSynced = () => {
+      for (const fn of this.durableListeners) fn(this.durableEnd);
+    };
     this.compactor = new Compactor(
       this.log,
       this.index,
@@ -357,15 +360,7 @@ export class JournalStore implements MessageStore {
       return deleted.length > 0 ? { deletedSegments: deleted, compactedSegments: [], rewrittenRecords: 0 } : null;
     }
     if (this.state !== 'open' || this.isFenced()) return null;
-    if (!this.flushing) {
-      this.flushing = (async () => {
-        if (!this.config.enableJournalDiskSyncs) this.syncRecentSegments();
-        await this.index.flush();
-      })().finally(() => {
-        this.flushing = null;
-      });
-    }
-    await this.flushing;
+    await this.flushIndexAt();
     if (this.state !== 'open') return null;
     return this.compactor.run();
   }
@@ -388,9 +383,13 @@ export class JournalStore implements MessageStore {
     return total;
   }
 
-  /** Without per-batch fsync, the log must still reach disk before an index checkpoint names it. */
-  private syncRecentSegments(): void {
-    for (const s of this.log.segments.slice(-2)) this.log.datasyncSync(s);
+  /**
+   * The log must reach disk before an index checkpoint names it: without per-batch fsync, and
+   * for a replica's deferred-sync batches.
+   */
+  private syncLogForCheckpoint(): void {
+    if (!this.config.enableJournalDiskSyncs) for (const s of this.log.segments.slice(-2)) this.log.datasyncSync(s);
+    else this.writer.syncDeferred();
   }
 
   private isFenced(): boolean {
@@ -415,9 +414,24 @@ export class JournalStore implements MessageStore {
     await this.writer.append([encodeEmpty(RecordType.EPOCH)], [null], epoch);
   }
 
-  /** The epoch of the last durable record and the log position just past it. */
+  /**
+   * The epoch of the last durable record and the log position just past it. On a replica,
+   * deferred-sync batches count once written (a kill -9 keeps them in the page cache);
+   * `syncedPosition` is what an fdatasync covers.
+   */
   lastPosition(): { epoch: number; position: number } {
     return { epoch: this.lastEpoch, position: this.durableEnd };
+  }
+
+  /** End of the log covered by an fdatasync: what a slave acknowledges as on disk. */
+  get syncedPosition(): number {
+    return Math.min(this.writer.syncedEnd, this.durableEnd);
+  }
+
+  /** fdatasyncs deferred-sync batches now (a slave given the sync duty). */
+  syncDeferred(): void {
+    this.assertOpen();
+    this.writer.syncDeferred();
   }
 
   /** Durable records from `fromPosition` (a record boundary) up to the current end of the log. */
@@ -538,9 +552,10 @@ export class JournalStore implements MessageStore {
    * Appends records exactly as the master wrote them: `data` holds whole records back to back,
    * starting at `appendPosition` and ending on a batch boundary. They land byte for byte at the
    * same positions (the header is recomputed from the same epoch, position and flags, so the CRC
-   * comes out the same) and are applied to the index once durable, batch by batch.
+   * comes out the same) and are applied to the index once durable, batch by batch. With
+   * `deferSync` they count once written, and reach `syncedPosition` with the next fdatasync.
    */
-  appendReplicated(data: Buffer): Promise<void> {
+  appendReplicated(data: Buffer, deferSync = false): Promise<void> {
     this.assertOpen();
     const batches: { encoded: EncodedOp[]; ops: (IndexOp | null)[]; epoch: number; rewrite: boolean }[] = [];
     let cur: (typeof batches)[number] | null = null;
@@ -566,7 +581,7 @@ export class JournalStore implements MessageStore {
     const done: Promise<void>[] = [];
     for (const b of batches) {
       if (b.epoch > this.epoch) this.epoch = b.epoch;
-      done.push(this.writer.append(b.encoded, b.ops, b.epoch, b.rewrite));
+      done.push(this.writer.append(b.encoded, b.ops, b.epoch, b.rewrite, deferSync));
     }
     return Promise.all(done).then(() => undefined);
   }
@@ -628,7 +643,7 @@ export class JournalStore implements MessageStore {
   private async flushIndexAt(): Promise<void> {
     if (!this.flushing) {
       this.flushing = (async () => {
-        if (!this.config.enableJournalDiskSyncs) this.syncRecentSegments();
+        this.syncLogForCheckpoint();
         await this.index.flush();
       })().finally(() => {
         this.flushing = null;
@@ -671,7 +686,7 @@ export class JournalStore implements MessageStore {
     this.state = 'closed';
     try {
       if (!this.writer.writeFailure && !this.isFenced()) {
-        if (!this.config.enableJournalDiskSyncs) this.syncRecentSegments();
+        this.syncLogForCheckpoint();
         await this.index.flush();
       }
     } finally {

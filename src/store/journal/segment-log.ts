@@ -5,6 +5,7 @@ import { QmqError } from '../../util/errors.js';
 import type { Logger } from '../../util/logger.js';
 
 const readAsync = promisify(fs.read);
+const fdatasyncAsync = promisify(fs.fdatasync);
 const SEGMENT_NAME = /^(\d{20})\.log$/;
 const PREALLOC_NAME = 'preallocated.tmp';
 const ZERO_CHUNK_BYTES = 1024 * 1024;
@@ -232,6 +233,18 @@ export class SegmentLog {
     } catch (e) {
       if (e instanceof QmqError) throw e;
       throw storeIoError(`reading ${s.file}`, e);
+    } finally {
+      s.readsInFlight--;
+      if (s.deleted) this.closeIfIdle(s);
+    }
+  }
+
+  /** fdatasync on libuv's thread pool; the descriptor stays open until it returns, as for a read. */
+  async datasync(s: Segment): Promise<void> {
+    if (s.deleted) return;
+    s.readsInFlight++;
+    try {
+      await fdatasyncAsync(this.fdOf(s, true));
     } finally {
       s.readsInFlight--;
       if (s.deleted) this.closeIfIdle(s);
