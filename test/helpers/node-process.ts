@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { CLI } from './broker-process.js';
+import { listensOn } from './ports.js';
 
 /**
  * One broker process started from a config file (`quorummq start --config … --log-format json`),
@@ -23,6 +24,12 @@ export class BrokerNodeProcess<S> {
 
   get pid(): number | undefined {
     return this.proc?.pid;
+  }
+
+  /** Whether this node's process listens on its STOMP port (a slave or standby must not). */
+  servesClients(): boolean {
+    if (this.pid === undefined || !this.running) return false;
+    return listensOn(this.pid, this.stompPort);
   }
 
   get url(): string {
