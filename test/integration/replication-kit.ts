@@ -82,6 +82,7 @@ export async function startMaster(opts: Partial<ReplicationServerOptions> & { jo
     securityToken: opts.securityToken,
     maxInFlightBytes: opts.maxInFlightBytes,
     frameBytes: opts.frameBytes,
+    lazySendMs: opts.lazySendMs,
   });
   const { port } = await server.start();
   return { journal, server, store: new ReplicatedStore(journal, server), address: `tcp://127.0.0.1:${port}` };

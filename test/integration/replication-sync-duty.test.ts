@@ -79,3 +79,29 @@ test('quorum_mem: no slave holds the duty; slaves acknowledge receipt at once an
   await waitFor('both slaves fdatasynced to the end', () => s1.journal.syncedPosition === end && s2.journal.syncedPosition === end);
   await stopAll(m, [s1, s2]);
 });
+
+test('groups for the slave without the duty are coalesced, and sent at once when it takes the duty over', async () => {
+  // A long coalescing period: nothing reaches that slave until a frame fills or the duty moves.
+  const m = await startMaster({ replicas: 3, sync: 'quorum_disk', epoch: 2, lazySendMs: 60_000, frameBytes: 1024 * 1024 });
+  const s1 = await startSlave({ address: m.address, epoch: 2 }, { nodeId: 's1' });
+  const s2 = await startSlave({ address: m.address, epoch: 2 }, { nodeId: 's2' });
+  await m.store.open();
+  await waitFor('the sync duty assigned', () => Object.values(duty(m)).filter(Boolean).length === 1);
+  const marker = m.journal.lastPosition().position;
+  await waitFor('both slaves hold the epoch marker', () => s1.journal.lastPosition().position === marker && s2.journal.lastPosition().position === marker);
+  const holder = duty(m).s1 ? s1 : s2;
+  const other = holder === s1 ? s2 : s1;
+  const otherId = holder === s1 ? 's2' : 's1';
+  await writeMany(m, 1, 10); // acknowledged through the holder; ~25 KiB, far below a frame
+  const end = m.journal.lastPosition().position;
+  assert.equal(holder.journal.lastPosition().position, end);
+  assert.equal(other.journal.lastPosition().position, marker, 'the groups wait on the master, coalescing');
+  const p = m.server.slaves().find((s) => s.nodeId === otherId)!;
+  assert.ok((p.bufferedBytes ?? 0) >= end - marker, `status counts the coalesced bytes as buffered (${p.bufferedBytes} < ${end - marker})`);
+  await holder.client.stop();
+  await waitFor('the other slave holds the duty and got the coalesced groups', () => duty(m)[otherId] === true && other.journal.syncedPosition === end);
+  await writeMany(m, 10_000, 5);
+  assert.equal(other.journal.syncedPosition, m.journal.lastPosition().position);
+  await stopAll(m, [other]);
+  await holder.journal.close();
+});

@@ -45,6 +45,10 @@ export class SlaveSession {
    * never pauses (its fdatasync runs off the loop, so groups follow each other back to back).
    */
   private held: { start: number; bytes: Buffer } | null = null;
+  /** Groups for a slave without the sync duty, not sent yet; they end at `sentEnd`. */
+  private lazy: Buffer[] = [];
+  private lazyBytes = 0;
+  private lazyTimer: TimerHandle | null = null;
   private sentEarlyBytes = 0;
   private sentFromDiskBytes = 0;
   private state: 'login' | 'catch-up' | 'streaming' | 'closed' = 'login';
@@ -77,7 +81,7 @@ export class SlaveSession {
   }
 
   get bufferedBytes(): number {
-    return this.socket.writableLength + this.building;
+    return this.socket.writableLength + this.building + this.lazyBytes;
   }
 
   progress(end: number): SlaveProgress & { state: string } {
@@ -179,6 +183,23 @@ export class SlaveSession {
     }
   }
 
+  /** Whether no send waits for this slave's copy: its early groups may be coalesced (`lazySendMs`). */
+  private get lazySends(): boolean {
+    return !this.syncDuty && !this.server.countsReceipts;
+  }
+
+  /** Sends the coalesced groups now; anything else sent must follow them (one position, in order). */
+  private flushLazy(): void {
+    this.lazyTimer?.cancel();
+    this.lazyTimer = null;
+    if (this.lazyBytes === 0) return;
+    const body = this.lazy.length === 1 ? this.lazy[0] : Buffer.concat(this.lazy);
+    const start = this.sentEnd - this.lazyBytes;
+    this.lazy = [];
+    this.lazyBytes = 0;
+    this.sendRecords(start, body);
+  }
+
   get hasSyncDuty(): boolean {
     return this.syncDuty;
   }
@@ -188,6 +209,7 @@ export class SlaveSession {
     if (on === this.syncDuty) return;
     this.syncDuty = on;
     if (on && this.state === 'streaming') {
+      this.flushLazy();
       const { epoch } = this.server.settings;
       this.send({ t: 'heartbeat', epoch, end: this.journal.lastPosition().position, retained: this.retained(), sync: true });
     }
@@ -223,15 +245,32 @@ export class SlaveSession {
   }
 
   private sendEarly(start: number, bytes: Buffer): void {
+    this.sentEnd = start + bytes.length;
+    this.sentEarlyBytes += bytes.length;
+    if (!this.lazySends) {
+      this.flushLazy();
+      this.sendRecords(start, bytes);
+      return;
+    }
+    // Copied: the writer reuses its buffer after this call.
+    this.lazy.push(Buffer.from(bytes));
+    this.lazyBytes += bytes.length;
+    if (this.lazyBytes >= this.server.settings.frameBytes) this.flushLazy();
+    else this.lazyTimer ??= this.clock.schedule(this.server.settings.lazySendMs, () => {
+      this.lazyTimer = null;
+      this.flushLazy();
+    });
+  }
+
+  /** Records frames for `[start, start + bytes.length)`, at most `frameBytes` each. */
+  private sendRecords(start: number, bytes: Buffer): void {
     const { epoch, frameBytes } = this.server.settings;
     const retained = this.retained();
-    // encodeFrame copies the bytes: the writer reuses its buffer after this call.
+    // encodeFrame copies the bytes.
     for (let off = 0; off < bytes.length; off += frameBytes) {
       const part = bytes.subarray(off, Math.min(bytes.length, off + frameBytes));
       this.send({ t: 'records', epoch, start: start + off, retained, sync: this.syncDuty }, part);
     }
-    this.sentEnd = start + bytes.length;
-    this.sentEarlyBytes += bytes.length;
   }
 
   /** Whether this slave was sent (or is about to be sent) bytes at or after `position`, which then failed to become durable here. */
@@ -258,6 +297,7 @@ export class SlaveSession {
           const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
           chunks = [];
           this.building = 0;
+          this.flushLazy();
           this.send({ t: 'records', epoch, start, retained: this.retained(), sync: this.syncDuty }, body);
           this.sentEnd = start + body.length;
           this.sentFromDiskBytes += body.length;
@@ -304,6 +344,9 @@ export class SlaveSession {
     this.state = 'closed';
     this.streaming = false;
     this.heartbeat?.cancel();
+    this.lazyTimer?.cancel();
+    this.lazy = [];
+    this.lazyBytes = 0;
     this.wake();
     if (afterFlush) this.socket.end();
     else this.socket.destroy();
