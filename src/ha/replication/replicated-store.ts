@@ -73,10 +73,11 @@ export class ReplicatedStore implements MessageStore {
     this.check();
     if (ops.length === 0) return;
     const local = this.journal.write(ops);
-    // The writer placed the batch synchronously: this is where it ends.
+    // The writer placed the batch synchronously: this is where it ends. The commit position never
+    // passes our own durable end, so the sync wait covers the local write too; `local` is awaited
+    // as well so that a failed write rejects at once instead of after syncTimeout.
     const end = this.journal.appendPosition;
-    await this.guard(local);
-    await this.guard(this.server.waitForSync(end));
+    await this.guard(Promise.all([local, this.server.waitForSync(end)]));
   }
 
   read(queue: string, fromSeq: number, maxCount: number): Promise<StoredMessage[]> {
