@@ -13,14 +13,14 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import type { BrokerConfig, ReplicatedPersistence } from '../config/types.js';
+import type { BrokerConfig, JournalPersistence, ReplicatedPersistence } from '../config/types.js';
 import { defaultJournal } from '../config/defaults.js';
-import { JournalStore } from '../store/journal/journal-store.js';
+import { JournalStore, type JournalStoreOptions } from '../store/journal/journal-store.js';
 import type { MessageStore, RecoveredState, StoredMessage, StoreOp, StoreStats } from '../store/message-store.js';
 import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
 import { QmqError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
-import { compareLog, type LogPosition } from './election.js';
+import { compareLog, formatLog, type LogPosition } from './election.js';
 import type { HaEvents, HaMode, HaStatus } from './ha-mode.js';
 import { clearUnconfirmedEpoch, electionPosition, noteUnconfirmedEpoch, readUnconfirmedEpoch, type UnconfirmedEpoch } from './unconfirmed-epoch.js';
 import { parseSyncLevel, slaveAcksNeeded, type SyncLevel } from './quorum.js';
@@ -97,6 +97,8 @@ export interface ReplicatedModeOptions {
   connectZk?: ElectorOptions['connect'];
   /** Fixed node id (tests); default: read from, or created in, `<directory>/node-id`. */
   nodeId?: string;
+  /** Makes the node's journal store, not yet opened (tests inject open failures); default `new JournalStore`. */
+  journal?: (config: JournalPersistence, logger: Logger, options: JournalStoreOptions) => JournalStore;
 }
 
 type Phase = 'candidate' | 'following' | 'taking-over' | 'master';
@@ -113,6 +115,17 @@ const RETRY_MS = 500;
 const MAX_TAKEOVER_RETRY_MS = 8000;
 /** How long a slave waits for the master's replication port to accept before trying again later. */
 const PROBE_TIMEOUT_MS = 1000;
+
+/**
+ * Journal failures (a writer that stopped, a reopen that failed) further apart than this are
+ * unrelated: the next is reopened at once again instead of after the back-off.
+ */
+const JOURNAL_FAILURES_APART_MS = 60_000;
+
+/** The back-off of the `n`th consecutive failure (1-based): 0.5 s doubling to 8 s. */
+function backoffMs(n: number): number {
+  return Math.min(MAX_TAKEOVER_RETRY_MS, RETRY_MS * 2 ** (n - 1));
+}
 
 /** The master a follow attempt is for. */
 export interface FollowTarget {
@@ -273,17 +286,7 @@ export class ReplicatedMode implements HaMode {
 
   async start(events: HaEvents): Promise<void> {
     this.events = events;
-    const journalConfig = {
-      ...defaultJournal(path.dirname(this.cfg.directory), 'levelDB'),
-      directory: this.cfg.directory,
-      journalMaxFileLengthBytes: this.cfg.journalMaxFileLengthBytes,
-      // A slave's *_disk ack and the master's local fsync both need synced writes.
-      enableJournalDiskSyncs: this.level.local === 'synced' || this.level.remote === 'synced',
-    };
-    // A group member can fetch what damage cost it from the master, so damaged records are set
-    // aside instead of refusing to start (even before this node ever replicated).
-    this.journal = new JournalStore(journalConfig, this.logger.child({ component: 'journal' }), { damagedLog: 'quarantine' });
-    await this.journal.open();
+    this.journal = await this.openJournal();
     if (!this.nodeId) this.nodeId = readOrCreateNodeId(this.cfg.directory);
     this.unconfirmed = readUnconfirmedEpoch(this.cfg.directory);
     const log = this.logPosition();
@@ -351,6 +354,7 @@ export class ReplicatedMode implements HaMode {
         replication: this.serverAddress,
         following: this.following ?? undefined,
         lastDemotion: this.lastDemotion,
+        journalFailure: this.journalFailure ?? undefined,
         slaves: this.server?.slaves() ?? [],
         members: view ? memberTable(view, this.config.brokerName) : [],
         decision: view?.decision.reason,
@@ -373,6 +377,7 @@ export class ReplicatedMode implements HaMode {
     this.retryTimer?.cancel();
     this.positionTimer?.cancel();
     this.suspendTimer?.cancel();
+    this.reopenTimer?.cancel();
     this.store?.fence('the node is stopping');
     await this.run(async () => {
       const server = this.server;
@@ -424,6 +429,12 @@ export class ReplicatedMode implements HaMode {
   /** Consecutive takeovers that failed for a local reason; reset when one serves. */
   private failedTakeovers = 0;
   private takeoverNotBefore = 0;
+  /** Why the journal cannot be written, while the node is withdrawn (`onJournalFailed`); null when it works. */
+  private journalFailure: string | null = null;
+  /** Journal write failures and failed reopens in a row (each within JOURNAL_FAILURES_APART_MS of the last). */
+  private journalFailures = 0;
+  private lastJournalFailureAt = 0;
+  private reopenTimer: TimerHandle | null = null;
 
   private retryFailedTakeover(why: string): void {
     this.failedTakeovers++;
@@ -444,6 +455,12 @@ export class ReplicatedMode implements HaMode {
 
   private async reconcile(): Promise<void> {
     if (this.stopped) return;
+    if (this.journalFailure) {
+      // Withdrawn until a reopened journal works (`reopenJournal`); its status says why.
+      if (this.phase === 'master' || this.phase === 'taking-over') await this.demote(`the journal can no longer be written: ${this.journalFailure}`);
+      await this.stopFollowing(false);
+      return;
+    }
     const problem = this.elector.sessionProblem;
     if (problem) {
       // Never take over on a view we cannot trust; a slave keeps following (the data stream does not need ZooKeeper).
@@ -582,7 +599,14 @@ export class ReplicatedMode implements HaMode {
     // The epoch marker: after it, nothing an older master writes can be accepted by our slaves.
     // Until a quorum has it, the election must not count it (see unconfirmed-epoch.ts).
     this.unconfirmed = noteUnconfirmedEpoch(this.cfg.directory, epoch, this.journal.lastPosition(), this.unconfirmed);
-    await this.journal.setEpoch(epoch);
+    try {
+      await this.journal.setEpoch(epoch);
+    } catch (e) {
+      this.phase = 'candidate';
+      // A writer that stopped for good has already queued the reopen, which backs off on its own.
+      if (!this.journalFailure) this.retryFailedTakeover(`elected, but the epoch marker could not be written: ${(e as Error).message}`);
+      return;
+    }
     const server = this.replication.server({
       journal: this.journal,
       epoch,
@@ -711,6 +735,110 @@ export class ReplicatedMode implements HaMode {
     this.scheduleReconcile();
   }
 
+  // --- the journal ---------------------------------------------------------------------------
+
+  private journalConfig(): JournalPersistence {
+    return {
+      ...defaultJournal(path.dirname(this.cfg.directory), 'levelDB'),
+      directory: this.cfg.directory,
+      journalMaxFileLengthBytes: this.cfg.journalMaxFileLengthBytes,
+      // A slave's *_disk ack and the master's local fsync both need synced writes.
+      enableJournalDiskSyncs: this.level.local === 'synced' || this.level.remote === 'synced',
+    };
+  }
+
+  /** Opens a journal store on the directory and watches its writer. */
+  private async openJournal(): Promise<JournalStore> {
+    // A group member can fetch what damage cost it from the master, so damaged records are set
+    // aside instead of refusing to start (even before this node ever replicated).
+    const make = this.options.journal ?? ((c, l, o) => new JournalStore(c, l, o));
+    const journal = make(this.journalConfig(), this.logger.child({ component: 'journal' }), { damagedLog: 'quarantine' });
+    await journal.open();
+    journal.onWriteFailure((err) => this.onJournalFailed(journal, err));
+    return journal;
+  }
+
+  /**
+   * The journal's writer stopped for good (an I/O error that leaves the page cache in doubt, or a
+   * group sent early that failed): this store takes no more writes. A master, or a node taking
+   * over, gives up at once, and the node withdraws from the election until a store opened again
+   * on the same directory (recovery re-reads the files; the failed group was zeroed or is a torn
+   * tail) works: no restart, nothing deleted. This runs inside the writer's failure path, so
+   * beyond the fence the work is queued.
+   */
+  private onJournalFailed(journal: JournalStore, err: QmqError): void {
+    if (this.stopped || journal !== this.journal || this.journalFailure) return;
+    this.journalFailure = err.message;
+    this.countJournalFailure();
+    this.logger.error({ nodeId: this.nodeId, phase: this.phase, epoch: this.epoch, err: err.message, failures: this.journalFailures }, 'the journal can no longer be written; giving up any role and reopening it');
+    this.fenceNow(`the journal can no longer be written: ${err.message}`);
+    // The first failure is reopened at once. A reopened journal that fails again soon waits,
+    // withdrawn: a disk that reads fine but keeps failing writes would otherwise win the election
+    // again each time (it holds the longest log) and spin through epochs.
+    const delayMs = this.journalFailures > 1 ? backoffMs(this.journalFailures - 1) : 0;
+    void this.run(() => this.withdraw(delayMs));
+  }
+
+  /** Stops every use of the failed journal, closes it, and tells the group (no log position). */
+  private async withdraw(delayMs: number): Promise<void> {
+    if (this.stopped || !this.journalFailure) return;
+    if (this.phase === 'master' || this.phase === 'taking-over') await this.demote(`the journal can no longer be written: ${this.journalFailure}`);
+    await this.stopFollowing(false);
+    await this.journal.close().catch((e) => this.logger.warn({ err: (e as Error).message }, 'error closing the failed journal'));
+    this.setReason(`journal unusable: ${this.journalFailure}; ${delayMs > 0 ? `reopening in ${delayMs} ms (failure ${this.journalFailures})` : 'reopening it'}`);
+    await this.publish({ role: 'candidate', following: undefined, masterEpoch: undefined, replication: undefined, reason: this.reason });
+    this.scheduleReopen(delayMs);
+  }
+
+  private countJournalFailure(): void {
+    const now = this.clock.now();
+    if (now - this.lastJournalFailureAt > JOURNAL_FAILURES_APART_MS) this.journalFailures = 0;
+    this.journalFailures++;
+    this.lastJournalFailureAt = now;
+  }
+
+  private scheduleReopen(delayMs: number): void {
+    if (this.stopped) return;
+    this.reopenTimer?.cancel();
+    this.reopenTimer = null;
+    if (delayMs <= 0) {
+      void this.run(() => this.reopenJournal());
+      return;
+    }
+    this.reopenTimer = this.clock.schedule(delayMs, () => {
+      this.reopenTimer = null;
+      void this.run(() => this.reopenJournal());
+    });
+  }
+
+  /** A new store on the same directory; on success the node is a candidate with its new position again. */
+  private async reopenJournal(): Promise<void> {
+    if (this.stopped || !this.journalFailure) return;
+    let journal: JournalStore;
+    try {
+      journal = await this.openJournal();
+    } catch (e) {
+      this.countJournalFailure();
+      const delayMs = backoffMs(this.journalFailures - 1);
+      const why = `journal unusable: ${(e as Error).message}; retrying in ${delayMs} ms (attempt ${this.journalFailures - 1})`;
+      this.logger.error({ nodeId: this.nodeId, directory: this.cfg.directory, retryInMs: delayMs }, why);
+      this.setReason(why);
+      await this.publish({ reason: this.reason });
+      this.scheduleReopen(delayMs);
+      return;
+    }
+    const failure = this.journalFailure;
+    this.journal = journal;
+    this.journalFailure = null;
+    // As at start: a marker of ours that no quorum confirmed must not count (unconfirmed-epoch.ts).
+    this.unconfirmed = readUnconfirmedEpoch(this.cfg.directory);
+    const log = this.logPosition();
+    this.logger.info({ nodeId: this.nodeId, log, after: failure }, 'journal reopened; a candidate again');
+    this.setReason(`journal reopened after: ${failure}; a candidate at ${formatLog(log)}`);
+    await this.publish({ role: 'candidate', following: undefined, masterEpoch: undefined, replication: undefined, log, reason: this.reason });
+    this.scheduleReconcile();
+  }
+
   // --- publishing ---------------------------------------------------------------------------
 
   private logPosition(): LogPosition {
@@ -720,7 +848,10 @@ export class ReplicatedMode implements HaMode {
   }
 
   private async publish(change: Partial<MemberRecord>): Promise<void> {
-    const log = change.log ?? this.logPosition();
+    // Without a working journal the node withdraws: a member with no position counts as
+    // unreported, so the others elect among themselves instead of electing this node and then
+    // waiting for a takeover that cannot happen (DESIGN §4, the early send).
+    const log = this.journalFailure ? null : (change.log ?? this.logPosition());
     this.lastPublishedLog = log;
     await this.elector.publish({ ...change, log });
   }

@@ -80,6 +80,13 @@ export class GroupCommitWriter {
   private deferredTimer: NodeJS.Timeout | null = null;
   /** Called after an fdatasync that covered only deferred groups (the positions' durability moved). */
   onSynced: ((end: number) => void) | null = null;
+  /**
+   * Called once, the first time the writer stops for good for a reason other than a fence: its
+   * owner must stop relying on it (a replication master gives up mastership and reopens the
+   * journal). A fenced writer is the normal end of an ex-master, so it is not reported.
+   */
+  onFailed: ((err: QmqError) => void) | null = null;
+  private failureReported = false;
   private idleWaiters: (() => void)[] = [];
   tap: WrittenTap | null = null;
   /** Bytes of log positions [bufStart, nextPosition), not yet written. */
@@ -360,6 +367,7 @@ export class GroupCommitWriter {
       this.syncUnsynced();
     } catch (e) {
       this.failed = e instanceof QmqError ? e : storeIoError('syncing deferred journal writes', e);
+      this.reportFailure();
       throw this.failed;
     }
     this.onSynced?.(this.syncedEnd);
@@ -379,7 +387,8 @@ export class GroupCommitWriter {
    * the failed one), the log is cut back to where the group began, and written bytes are zeroed
    * so recovery never mistakes them for data. Full disks are retried on the next write; any
    * other error stops writing, since the kernel may have dropped dirty pages (the fsyncgate
-   * lesson) and only a restart, which re-reads the disk, can be trusted.
+   * lesson) and only a store opened again, which re-reads the disk, can be trusted
+   * (`onFailed` tells the owner).
    */
   private failGroup(group: PendingBatch[], groupStart: number, writtenEnd: number, e: unknown, handedOut: boolean): void {
     const err = e instanceof QmqError ? e : storeIoError('writing the journal', e);
@@ -412,6 +421,18 @@ export class GroupCommitWriter {
       } catch (tapErr) {
         this.logger.error({ err: String(tapErr), position: groupStart }, 'journal write tap failed');
       }
+    }
+    this.reportFailure();
+  }
+
+  private reportFailure(): void {
+    const err = this.failed;
+    if (!err || this.failureReported || err.codeName === 'FENCED') return;
+    this.failureReported = true;
+    try {
+      this.onFailed?.(err);
+    } catch (e) {
+      this.logger.error({ err: String(e) }, 'journal write failure listener failed');
     }
   }
 

@@ -195,6 +195,9 @@ export class JournalStore implements MessageStore {
     this.writer.onSynced = () => {
       for (const fn of this.durableListeners) fn(this.durableEnd);
     };
+    this.writer.onFailed = (err) => {
+      for (const fn of this.writeFailureListeners) fn(err);
+    };
     this.compactor = new Compactor(
       this.log,
       this.index,
@@ -528,6 +531,19 @@ export class JournalStore implements MessageStore {
   onDurableAdvance(fn: (end: number) => void): () => void {
     this.durableListeners.add(fn);
     return () => this.durableListeners.delete(fn);
+  }
+
+  private readonly writeFailureListeners = new Set<(err: QmqError) => void>();
+
+  /**
+   * Calls `fn(err)` once the writer has stopped for good (an I/O error that leaves the page cache
+   * in doubt, or a group sent early that failed; not a fence): this store accepts no more writes,
+   * and only a new store opened on the directory, which re-reads the files, can. Returns the
+   * unsubscribe function.
+   */
+  onWriteFailure(fn: (err: QmqError) => void): () => void {
+    this.writeFailureListeners.add(fn);
+    return () => this.writeFailureListeners.delete(fn);
   }
 
   /** Where the next record goes: the end of everything placed, durable or not yet. */
