@@ -2,7 +2,8 @@
  * The `replicatedLevelDB` HA mode (DESIGN §4): ZooKeeper elects, the master replicates its
  * journal to the slaves, and the node serves clients only while it is a master whose epoch
  * marker has met the sync level. Every change of role happens in place: the journal stays open
- * from start to stop, nothing is restarted, nothing is deleted.
+ * from start to stop (a journal whose writer failed for good is reopened on the same directory),
+ * nothing is restarted, nothing is deleted.
  *
  * Role changes run one at a time (`run`), driven by the group view from ZooKeeper, the session
  * state, and the replication streams. Fencing is the exception: it happens at once, outside
