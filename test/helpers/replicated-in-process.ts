@@ -4,7 +4,8 @@
  * node's journal that stands in for the replicated one (replication itself is faked by each
  * test's ReplicationFactory).
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { after, before } from 'node:test';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultConfig, validateConfig } from '../../src/config/index.js';
@@ -13,6 +14,7 @@ import type { ReplicationFactory } from '../../src/ha/replicated-mode.js';
 import type { JournalStore } from '../../src/store/journal/journal-store.js';
 import type { MessageStore } from '../../src/store/message-store.js';
 import { QmqError } from '../../src/util/errors.js';
+import { sharedZooKeeper, type SharedZooKeeper } from './zookeeper.js';
 
 /** A node of group `brokerName` on `zkPath`, `local_disk`, 2 s sessions; its directory is pushed onto `dirs` for cleanup. */
 export function inProcessNodeConfig(o: { brokerName: string; zkConnect: string; zkPath: string; dirs: string[]; dirPrefix?: string }): BrokerConfig {
@@ -98,5 +100,32 @@ export function fakeReplication(o: FakeReplicationOptions = {}): ReplicationFact
       };
     },
     store: (journal) => journalBackedStore(journal),
+  };
+}
+
+/**
+ * Call inside a `describe`: the shared ZooKeeper (from `before`), the temporary directories and
+ * the started nodes of one in-process test file; `after` stops every node, then ZooKeeper, and
+ * removes the directories.
+ */
+export function inProcessGroup<N extends { mode: { stop(): Promise<void> } }>(): { zk(): SharedZooKeeper; dirs: string[]; nodes: N[] } {
+  let zk: SharedZooKeeper | undefined;
+  const dirs: string[] = [];
+  const nodes: N[] = [];
+  before(async () => {
+    zk = await sharedZooKeeper();
+  });
+  after(async () => {
+    for (const n of nodes) await n.mode.stop().catch(() => undefined);
+    await zk?.stop();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+  return {
+    zk: () => {
+      if (!zk) throw new Error('inProcessGroup: ZooKeeper is not started yet (use it inside a test)');
+      return zk;
+    },
+    dirs,
+    nodes,
   };
 }

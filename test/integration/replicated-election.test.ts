@@ -4,16 +4,15 @@
  * follow it; the master leaving elects another at a higher epoch; a lone node says why it waits.
  * Replication itself is faked here (its own tests cover it); only the control path is under test.
  */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
 import type { BrokerConfig } from '../../src/config/types.js';
 import { ReplicatedMode } from '../../src/ha/replicated-mode.js';
 import type { HaStatus } from '../../src/ha/ha-mode.js';
 import { silentLogger } from '../../src/util/logger.js';
-import { privateEnsemble, sharedZooKeeper, uniqueZkPath, type Ensemble, type SharedZooKeeper } from '../helpers/zookeeper.js';
+import { privateEnsemble, uniqueZkPath, type Ensemble } from '../helpers/zookeeper.js';
 import { waitFor } from '../helpers/wait.js';
-import { fakeReplication, inProcessNodeConfig } from '../helpers/replicated-in-process.js';
+import { fakeReplication, inProcessGroup, inProcessNodeConfig } from '../helpers/replicated-in-process.js';
 
 interface Node {
   id: string;
@@ -24,20 +23,10 @@ interface Node {
 }
 
 describe('replicated mode: election through ZooKeeper', () => {
-  let zk: SharedZooKeeper;
-  const dirs: string[] = [];
-  const nodes: Node[] = [];
+  const fixture = inProcessGroup<Node>();
+  const { dirs, nodes } = fixture;
 
-  before(async () => {
-    zk = await sharedZooKeeper();
-  });
-  after(async () => {
-    for (const n of nodes) await n.mode.stop().catch(() => undefined);
-    await zk.stop();
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  });
-
-  function config(zkPath: string, connectString = zk.connectString): BrokerConfig {
+  function config(zkPath: string, connectString = fixture.zk().connectString): BrokerConfig {
     return inProcessNodeConfig({ brokerName: 'group-a', zkConnect: connectString, zkPath, dirs, dirPrefix: 'qmq-elect-' });
   }
 

@@ -6,16 +6,15 @@
  * election must still happen as soon as the master's registration is gone.
  * Replication is faked; the election runs through a real ZooKeeper.
  */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
 import type { BrokerConfig } from '../../src/config/types.js';
 import { ReplicatedMode, type ReplicationFactory } from '../../src/ha/replicated-mode.js';
 import { QmqError } from '../../src/util/errors.js';
 import { silentLogger } from '../../src/util/logger.js';
-import { sharedZooKeeper, uniqueZkPath, type SharedZooKeeper } from '../helpers/zookeeper.js';
+import { uniqueZkPath } from '../helpers/zookeeper.js';
 import { waitFor } from '../helpers/wait.js';
-import { fakeReplication, inProcessNodeConfig } from '../helpers/replicated-in-process.js';
+import { fakeReplication, inProcessGroup, inProcessNodeConfig } from '../helpers/replicated-in-process.js';
 
 interface Node {
   id: string;
@@ -47,21 +46,11 @@ function hangingReplication(attempts: Node['attempts'], startFails?: number[]): 
 }
 
 describe('replicated mode: a follow attempt does not hold up the election', () => {
-  let zk: SharedZooKeeper;
-  const dirs: string[] = [];
-  const nodes: Node[] = [];
-
-  before(async () => {
-    zk = await sharedZooKeeper();
-  });
-  after(async () => {
-    for (const n of nodes) await n.mode.stop().catch(() => undefined);
-    await zk.stop();
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  });
+  const fixture = inProcessGroup<Node>();
+  const { dirs, nodes } = fixture;
 
   function config(zkPath: string): BrokerConfig {
-    return inProcessNodeConfig({ brokerName: 'group-f', zkConnect: zk.connectString, zkPath, dirs, dirPrefix: 'qmq-follow-abort-' });
+    return inProcessNodeConfig({ brokerName: 'group-f', zkConnect: fixture.zk().connectString, zkPath, dirs, dirPrefix: 'qmq-follow-abort-' });
   }
 
   async function startNode(id: string, zkPath: string, startFails?: number[]): Promise<Node> {

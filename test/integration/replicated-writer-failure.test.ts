@@ -5,18 +5,17 @@
  * withdraws from the election, so the others elect a master instead of waiting for it.
  * Replication is faked (slaves copy nothing); the election runs through a real ZooKeeper.
  */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
 import { ReplicatedMode } from '../../src/ha/replicated-mode.js';
 import type { HaStatus } from '../../src/ha/ha-mode.js';
 import { JournalStore } from '../../src/store/journal/journal-store.js';
 import type { MessageStore } from '../../src/store/message-store.js';
 import { QmqError } from '../../src/util/errors.js';
 import { silentLogger } from '../../src/util/logger.js';
-import { fakeReplication, inProcessNodeConfig } from '../helpers/replicated-in-process.js';
+import { fakeReplication, inProcessGroup, inProcessNodeConfig } from '../helpers/replicated-in-process.js';
 import { waitFor } from '../helpers/wait.js';
-import { sharedZooKeeper, uniqueZkPath, type SharedZooKeeper } from '../helpers/zookeeper.js';
+import { uniqueZkPath } from '../helpers/zookeeper.js';
 import { addOps, captureLogger } from './replication-kit.js';
 
 interface Node {
@@ -61,22 +60,12 @@ function failNextSync(journal: JournalStore): void {
 }
 
 describe('replicated mode: the journal writer fails for good', () => {
-  let zk: SharedZooKeeper;
-  const dirs: string[] = [];
-  const nodes: Node[] = [];
-
-  before(async () => {
-    zk = await sharedZooKeeper();
-  });
-  after(async () => {
-    for (const n of nodes) await n.mode.stop().catch(() => undefined);
-    await zk.stop();
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  });
+  const fixture = inProcessGroup<Node>();
+  const { dirs, nodes } = fixture;
 
   /** `refuseOpen` is asked before every open after the first: true makes that open fail. */
   async function startNode(id: string, zkPath: string, refuseOpen: () => boolean = () => false): Promise<Node> {
-    const config = inProcessNodeConfig({ brokerName: 'group-w', zkConnect: zk.connectString, zkPath, dirs, dirPrefix: 'qmq-wfail-' });
+    const config = inProcessNodeConfig({ brokerName: 'group-w', zkConnect: fixture.zk().connectString, zkPath, dirs, dirPrefix: 'qmq-wfail-' });
     const journals: JournalStore[] = [];
     const followed: Node['followed'] = [];
     const logger = captureLogger();
