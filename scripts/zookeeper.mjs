@@ -5,7 +5,7 @@
 //
 //   node scripts/zookeeper.mjs start [--nodes 3] [--dir DIR]    prints the connect string, runs until SIGINT/SIGTERM
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, openSync, closeSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, openSync, closeSync, writeFileSync, existsSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -83,6 +83,8 @@ export async function startEnsemble(opts = {}) {
   const tickTimeMs = opts.tickTimeMs ?? 500;
   const heapMb = opts.heapMb ?? 128;
   const startTimeoutMs = opts.startTimeoutMs ?? 60_000;
+  // A directory made here is ours to remove on stop(); a caller's stays theirs.
+  const ownDir = opts.dir === undefined;
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'qmq-zk-'));
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'log4j.properties'), LOG4J + '\n');
@@ -186,6 +188,7 @@ export async function startEnsemble(opts = {}) {
     },
     async stop() {
       await Promise.all(nodes.map((n) => killNode(n.id, 'SIGKILL')));
+      if (ownDir) rmSync(dir, { recursive: true, force: true });
     },
   };
   try {
