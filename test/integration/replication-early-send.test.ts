@@ -8,7 +8,7 @@ import { ReplicationClient } from '../../src/ha/replication/index.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { waitFor } from '../helpers/wait.js';
 import { QmqError } from '../../src/util/errors.js';
-import { addOps, cleanupDirs, journalConfig, logBytes, startMaster, startSlave, tempStoreDir } from './replication-kit.js';
+import { addOps, cleanupDirs, journalConfig, logBytes, startMaster, startSlave, stopGroup, tempStoreDir } from './replication-kit.js';
 
 after(cleanupDirs);
 
@@ -25,6 +25,27 @@ function assertSameLog(master: JournalStore, slave: JournalStore): void {
   const end = master.lastPosition().position;
   assert.deepEqual(slave.lastPosition(), master.lastPosition());
   assert.ok(logBytes(slave, master.firstPosition, end).equals(logBytes(master, master.firstPosition, end)), 'the slave log differs from the master log');
+}
+
+/** 8 writers at once, as 8 producers; each call writes `batches` batches of 4 × 1 KiB per writer, sequence numbers running on. */
+function concurrentWriters(m: { store: { write(ops: ReturnType<typeof addOps>): Promise<void> } }): (batches: number) => Promise<void> {
+  let seq = 1;
+  return async (batches) => {
+    await Promise.all(Array.from({ length: 8 }, async () => {
+      for (let i = 0; i < batches; i++) {
+        const from = seq;
+        seq += 4;
+        await m.store.write(addOps(from, 4, 1000));
+      }
+    }));
+  };
+}
+
+/** Every slave reaches the master's end with a log byte-identical to it, and no stream broke on the way. */
+async function assertCaughtUp(m: { journal: JournalStore }, slaves: Slave[], lost: string[]): Promise<void> {
+  await waitFor('every slave at the master end', () => slaves.every((s) => s.journal.lastPosition().position === m.journal.lastPosition().position), 20_000);
+  assert.deepEqual(lost, [], 'a slave receiving out of order or with a gap drops its stream');
+  for (const s of slaves) assertSameLog(m.journal, s.journal);
 }
 
 function sent(m: { server: { slaves(): { nodeId: string; sentEarlyBytes?: number; sentFromDiskBytes?: number }[] } }, nodeId: string) {
@@ -53,10 +74,7 @@ test('concurrent batches reach caught-up slaves early, in order and without gaps
     assert.ok(early > end / 2, `${id}: most of the stream should go before the master's fdatasync (early ${early}, from disk ${disk}, log ${end})`);
   }
   assert.ok(m.journal.writerStats.groups < 16 * 40, 'batches were grouped');
-  await s1.client.stop();
-  await s2.client.stop();
-  await m.server.stop();
-  for (const j of [m.journal, s1.journal, s2.journal]) await j.close();
+  await stopGroup(m, [s1, s2]);
 });
 
 test('a slave that falls behind is served from the files within the window, then early again once caught up', async () => {
@@ -69,16 +87,7 @@ test('a slave that falls behind is served from the files within the window, then
   // The slow slave stops reading: TCP fills, its acks stop, the window closes.
   const slowSocket = (slow.client as unknown as { socket: net.Socket }).socket;
   slowSocket.pause();
-  let seq = 1;
-  const burst = async (batches: number) => {
-    await Promise.all(Array.from({ length: 8 }, async () => {
-      for (let i = 0; i < batches; i++) {
-        const from = seq;
-        seq += 4;
-        await m.store.write(addOps(from, 4, 1000));
-      }
-    }));
-  };
+  const burst = concurrentWriters(m);
   await burst(15); // ~500 KiB: acknowledged through the fast slave alone (replicas/2 = 1)
   const paused = m.server.slaves().find((s) => s.nodeId === 'slow')!;
   // The pump may overshoot the window by the one frame it was building (a frame plus a batch).
@@ -94,31 +103,17 @@ test('a slave that falls behind is served from the files within the window, then
   assert.ok(behind.disk > 0, 'what the slave missed came from the files');
   // Caught up again, new groups go early; the files are not read for it any more.
   await burst(3);
-  await waitFor('both slaves at the master end', () => [fast, slow].every((s) => s.journal.lastPosition().position === m.journal.lastPosition().position));
+  await assertCaughtUp(m, [fast, slow], lost);
   const after = sent(m, 'slow');
   assert.ok(after.early > behind.early, `new groups went early to the caught-up slave (early ${behind.early} -> ${after.early}, disk ${behind.disk} -> ${after.disk})`);
-  assert.deepEqual(lost, []);
-  for (const s of [fast, slow]) assertSameLog(m.journal, s.journal);
-  await fast.client.stop();
-  await slow.client.stop();
-  await m.server.stop();
-  for (const j of [m.journal, fast.journal, slow.journal]) await j.close();
+  await stopGroup(m, [fast, slow]);
 });
 
 test('a slave joining while the writers run catches up from the files behind them, with no group jumping ahead', async () => {
   const m = await startMaster({ replicas: 3, sync: 'quorum_disk', epoch: 2 });
   const first = await startSlave({ address: m.address, epoch: 2 }, { nodeId: 'first' });
   await m.store.open();
-  let seq = 1;
-  const write = async (batches: number) => {
-    await Promise.all(Array.from({ length: 8 }, async () => {
-      for (let i = 0; i < batches; i++) {
-        const from = seq;
-        seq += 4;
-        await m.store.write(addOps(from, 4, 1000));
-      }
-    }));
-  };
+  const write = concurrentWriters(m);
   await write(40); // ~1.3 MiB of backlog for the late slave
   let writing = true;
   const writers = (async () => {
@@ -132,13 +127,8 @@ test('a slave joining while the writers run catches up from the files behind the
   }, 30_000);
   writing = false;
   await writers;
-  await waitFor('both slaves at the master end', () => [first, late].every((s) => s.journal.lastPosition().position === m.journal.lastPosition().position), 20_000);
-  assert.deepEqual(lost, []);
-  for (const s of [first, late]) assertSameLog(m.journal, s.journal);
-  await first.client.stop();
-  await late.client.stop();
-  await m.server.stop();
-  for (const j of [m.journal, first.journal, late.journal]) await j.close();
+  await assertCaughtUp(m, [first, late], lost);
+  await stopGroup(m, [first, late]);
 });
 
 test('a group sent early whose fdatasync then fails is not acknowledged, the master never reuses its positions, and the slave cuts it into quarantine', async () => {

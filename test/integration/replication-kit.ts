@@ -95,6 +95,13 @@ export async function startSlave(master: { address: string; epoch: number }, opt
   return { journal, client };
 }
 
+/** Stops the slaves' clients, then the master's server, then closes every journal (the slaves' and `also`). */
+export async function stopGroup(m: Master, slaves: { journal: JournalStore; client: ReplicationClient }[], also: JournalStore[] = []): Promise<void> {
+  for (const s of slaves) await s.client.stop();
+  await m.server.stop();
+  for (const j of [m.journal, ...slaves.map((s) => s.journal), ...also]) await j.close();
+}
+
 /** The log's bytes [from, to), read from its segment files. */
 export function logBytes(j: JournalStore, from: number, to: number): Buffer {
   const parts: Buffer[] = [];

@@ -1,11 +1,10 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { waitFor } from '../helpers/wait.js';
-import { addOps, cleanupDirs, logBytes, startMaster, startSlave } from './replication-kit.js';
+import { addOps, cleanupDirs, logBytes, startMaster, startSlave, stopGroup } from './replication-kit.js';
 
 after(cleanupDirs);
 
-type Slave = Awaited<ReturnType<typeof startSlave>>;
 type Master = Awaited<ReturnType<typeof startMaster>>;
 
 function duty(m: Master): Record<string, boolean> {
@@ -16,12 +15,6 @@ async function writeMany(m: Master, from: number, batches: number): Promise<void
   await Promise.all(Array.from({ length: 4 }, async (_, w) => {
     for (let i = 0; i < batches; i++) await m.store.write(addOps(from + (w * batches + i) * 2, 2, 300));
   }));
-}
-
-async function stopAll(m: Master, slaves: Slave[]): Promise<void> {
-  for (const s of slaves) await s.client.stop();
-  await m.server.stop();
-  for (const j of [m.journal, ...slaves.map((s) => s.journal)]) await j.close();
 }
 
 test('quorum_disk with two slaves: one fdatasyncs every group, the other defers and still catches up on disk', async () => {
@@ -42,7 +35,7 @@ test('quorum_disk with two slaves: one fdatasyncs every group, the other defers 
   await waitFor('the deferring slave fdatasynced to the end', () => other.journal.syncedPosition === end);
   await waitFor('the master saw both slaves synced', () => m.server.slaves().every((s) => s.synced === end));
   for (const s of [s1, s2]) assert.ok(logBytes(s.journal, 0, end).equals(logBytes(m.journal, 0, end)), 'slave log differs from the master');
-  await stopAll(m, [s1, s2]);
+  await stopGroup(m, [s1, s2]);
 });
 
 test('the duty moves when its holder leaves, and sends waiting on it are acknowledged by the other slave', async () => {
@@ -63,8 +56,7 @@ test('the duty moves when its holder leaves, and sends waiting on it are acknowl
   const end = m.journal.lastPosition().position;
   assert.equal(other.journal.syncedPosition, end, 'every acknowledged send is on the new holder\'s disk');
   assert.equal(other.journal.writerStats.deferredGroups, before, 'the new holder syncs every group');
-  await stopAll(m, [other]);
-  await holder.journal.close();
+  await stopGroup(m, [other], [holder.journal]);
 });
 
 test('quorum_mem: no slave holds the duty; slaves acknowledge receipt at once and sync within milliseconds', async () => {
@@ -77,7 +69,7 @@ test('quorum_mem: no slave holds the duty; slaves acknowledge receipt at once an
   assert.deepEqual(duty(m), { s1: false, s2: false });
   for (const s of [s1, s2]) assert.ok(s.journal.writerStats.deferredGroups > 0, 'a *_mem level never waits for a slave disk');
   await waitFor('both slaves fdatasynced to the end', () => s1.journal.syncedPosition === end && s2.journal.syncedPosition === end);
-  await stopAll(m, [s1, s2]);
+  await stopGroup(m, [s1, s2]);
 });
 
 test('groups for the slave without the duty are coalesced, and sent at once when it takes the duty over', async () => {
@@ -102,6 +94,5 @@ test('groups for the slave without the duty are coalesced, and sent at once when
   await waitFor('the other slave holds the duty and got the coalesced groups', () => duty(m)[otherId] === true && other.journal.syncedPosition === end);
   await writeMany(m, 10_000, 5);
   assert.equal(other.journal.syncedPosition, m.journal.lastPosition().position);
-  await stopAll(m, [other]);
-  await holder.journal.close();
+  await stopGroup(m, [other], [holder.journal]);
 });
