@@ -66,6 +66,20 @@ describe('journal record codec', () => {
     );
   });
 
+  it('keeps a message header named __proto__ as data (found by the property above, seed -254124541)', () => {
+    const headers: Record<string, string> = {};
+    Object.defineProperty(headers, '__proto__', { value: 'x', enumerable: true, writable: true, configurable: true });
+    const o: StoreOp = {
+      type: 'add', queue: 'q', seq: 1,
+      message: { id: 'ID:1', destination: { kind: 'queue', name: 'q' }, headers, body: Buffer.from('b'), bodyIsBytes: false, persistent: true, priority: 4, expires: 0, timestamp: 1, redeliveryCount: 0 },
+    };
+    const r = decodeRecordAt(frame(o, 1, 0, false), 0, 0);
+    assert.ok(r.ok);
+    const back = decodeOp(r.record.type, r.record.payload) as Extract<StoreOp, { type: 'add' }>;
+    assert.equal(Object.getOwnPropertyDescriptor(back.message.headers, '__proto__')?.value, 'x');
+    assert.equal(Object.getPrototypeOf(back.message.headers), Object.prototype);
+  });
+
   it('detects a flipped bit anywhere in a record', () => {
     fc.assert(
       fc.property(op, fc.nat({ max: 1_000_000 }), fc.nat(), fc.nat({ max: 7 }), (o, position, at, bit) => {

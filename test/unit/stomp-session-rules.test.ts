@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { groupComposite, parseDestinationHeader, renderDestination } from '../../src/protocol/stomp/destinations.js';
 import { negotiateVersion, planHeartbeat } from '../../src/protocol/stomp/heartbeat.js';
 import { sendFieldsFromHeaders } from '../../src/protocol/stomp/frame-translation.js';
+import { headersToRecord } from '../../src/protocol/stomp/frame.js';
 
 describe('destination names (ActiveMQ LegacyFrameTranslator)', () => {
   const cases: Array<[string, Array<{ kind: string; name: string; localTemp: boolean }>]> = [
@@ -68,6 +69,12 @@ describe('SEND headers to message fields (ActiveMQ FrameTranslator)', () => {
     assert.equal(f.priority, 7);
     assert.equal(f.expires, 0);
     assert.deepEqual(f.headers, { 'correlation-id': 'c', custom: 'v' });
+  });
+  test('a header named __proto__ stays a property of the message', () => {
+    const f = sendFieldsFromHeaders(headersToRecord({ headers: [['destination', '/queue/a'], ['__proto__', 'x']] }));
+    assert.deepEqual(Object.keys(f.headers), ['__proto__']);
+    assert.equal(Object.getOwnPropertyDescriptor(f.headers, '__proto__')?.value, 'x');
+    assert.equal(Object.getPrototypeOf(f.headers), Object.prototype);
   });
   for (const [name, value] of [['priority', '10'], ['priority', 'x'], ['expires', 'soon']]) {
     test(`${name}:${value} is rejected`, () => assert.throws(() => sendFieldsFromHeaders({ [name]: value }), { code: 'QMQ-1003' }));

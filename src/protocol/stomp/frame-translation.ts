@@ -1,6 +1,7 @@
 import type { Delivery, SendRequest } from '../../broker/api.js';
 import { parseDestinationKey, type DestinationRef, type Message } from '../../broker/message.js';
 import { QmqError } from '../../util/errors.js';
+import { setOwn } from '../../util/own-property.js';
 
 /**
  * Headers of a SEND that mean something to the broker and so are not kept as message
@@ -33,7 +34,7 @@ function intHeader(name: string, value: string, min: number, max: number): numbe
 /** SEND headers → the broker-level fields of a message (ActiveMQ's mapping, protocols.md §1.2). */
 export function sendFieldsFromHeaders(h: Record<string, string>): SendFields {
   const headers: Record<string, string> = {};
-  for (const k in h) if (!CONSUMED_SEND_HEADERS.has(k)) headers[k] = h[k];
+  for (const k in h) if (!CONSUMED_SEND_HEADERS.has(k)) setOwn(headers, k, h[k]);
   const fields: SendFields = {
     headers,
     // ActiveMQ: STOMP messages are non-persistent unless `persistent:true`.

@@ -1,3 +1,4 @@
+import { setOwn } from '../../util/own-property.js';
 /**
  * The STOMP frame as the codec hands it over: what was on the wire, headers already unescaped
  * and in wire order (duplicates kept, because STOMP 1.2 gives the first one meaning and a
@@ -66,13 +67,7 @@ export function headersToRecord(frame: Pick<StompFrame, 'headers'>): Record<stri
   const out: Record<string, string> = {};
   for (const [name, value] of frame.headers) {
     if (Object.hasOwn(out, name)) continue;
-    // A header may legitimately be called "__proto__"; plain assignment would change the
-    // object's prototype instead of storing it.
-    if (name === '__proto__') {
-      Object.defineProperty(out, name, { value, enumerable: true, writable: true, configurable: true });
-    } else {
-      out[name] = value;
-    }
+    setOwn(out, name, value);
   }
   return out;
 }

@@ -1,6 +1,7 @@
 import { destinationKey, parseDestinationKey, type DestinationRef, type Message } from '../../broker/message.js';
 import type { DurableSubscriptionRecord, StoreOp } from '../message-store.js';
 import { QmqError } from '../../util/errors.js';
+import { setOwn } from '../../util/own-property.js';
 import { HEADER_BYTES, RecordType } from './record-codec.js';
 import type { IndexOp } from './leveldb-index.js';
 
@@ -140,7 +141,7 @@ function readMessage(r: PayloadReader): Message {
   const headers: Record<string, string> = {};
   for (let i = 0; i < headerCount; i++) {
     const k = r.str();
-    headers[k] = r.str();
+    setOwn(headers, k, r.str());
   }
   const flags = r.u8();
   const priority = r.u8();
