@@ -48,7 +48,7 @@ function failNextSync(journal: JournalStore): void {
     failed = true;
     return Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
   };
-  // A replication master syncs on the thread pool (`datasync`); without a tap, in the loop.
+  // A replication master syncs on the thread pool (`datasync`) while other sends wait, else in the loop.
   log.datasync = async (s) => {
     if (!failed) throw eio();
     await realAsync(s);

@@ -140,13 +140,20 @@ test('a group sent early whose fdatasync then fails is not acknowledged, the mas
   await waitFor('the slave at the master end', () => s1.journal.lastPosition().position === durable);
 
   // The next fdatasync fails as on a full thin-provisioned disk: after the write, after the early
-  // send. A master syncs on the thread pool (`datasync`).
-  const log = (m.journal as unknown as { log: { datasync: (s: unknown) => Promise<void> } }).log;
+  // send. A master syncs on its loop (`datasyncSync`) while one send waits, else on the thread
+  // pool (`datasync`); the first call of either fails.
+  const log = (m.journal as unknown as { log: { datasync: (s: unknown) => Promise<void>; datasyncSync: (s: unknown) => void } }).log;
   const realSync = log.datasync.bind(log);
+  const realSyncSync = log.datasyncSync.bind(log);
   let failures = 0;
+  const enospc = () => Object.assign(new Error('ENOSPC: no space left on device, fdatasync'), { code: 'ENOSPC' });
   log.datasync = async (s: unknown) => {
-    if (failures++ === 0) throw Object.assign(new Error('ENOSPC: no space left on device, fdatasync'), { code: 'ENOSPC' });
+    if (failures++ === 0) throw enospc();
     await realSync(s);
+  };
+  log.datasyncSync = (s: unknown) => {
+    if (failures++ === 0) throw enospc();
+    realSyncSync(s);
   };
   await assert.rejects(m.store.write(addOps(11, 5)), (e: Error & { codeName?: string }) => e.codeName === 'STORE_FULL');
   assert.equal(m.journal.lastPosition().position, durable, 'nothing became durable on the master');
@@ -185,7 +192,7 @@ test('a fenced writer hands nothing out: the fence is checked before the write',
   await j.open();
   const seen: { start: number; length: number }[] = [];
   const lostAt: number[] = [];
-  j.setWrittenTap({ written: (start, bytes) => seen.push({ start, length: bytes.length }), lost: (start) => lostAt.push(start) });
+  j.setWrittenTap({ written: (start, bytes) => seen.push({ start, length: bytes.length }), lost: (start) => lostAt.push(start), syncOnLoop: () => false });
   await Promise.all([j.write(addOps(1, 2)), j.write(addOps(3, 2)), j.write(addOps(5, 2))]);
   // Groups are handed out contiguous, in log order, ending at the durable end.
   let pos = seen[0].start;
@@ -200,4 +207,35 @@ test('a fenced writer hands nothing out: the fence is checked before the write',
   assert.equal(seen.length, count, 'a fenced group is not handed out');
   assert.deepEqual(lostAt, []);
   await j.close();
+});
+
+test('the master flushes on its loop while one writer waits, on the thread pool while earlier sends still wait', async () => {
+  const m = await startMaster({ replicas: 3, sync: 'quorum_disk', epoch: 2 });
+  const s1 = await startSlave({ address: m.address, epoch: 2 }, { nodeId: 's1' });
+  const s2 = await startSlave({ address: m.address, epoch: 2 }, { nodeId: 's2' });
+  try {
+    const lost = [...watchLoss(s1), ...watchLoss(s2)];
+    await m.store.open();
+    // One producer, each send awaited: no other send waits while its group syncs.
+    let seq = 1;
+    const before = m.journal.writerStats;
+    for (let i = 0; i < 30; i++, seq += 2) await m.store.write(addOps(seq, 2, 500));
+    const oneWriter = m.journal.writerStats;
+    assert.equal(oneWriter.poolSyncs - before.poolSyncs, 0, 'one writer: every flush on the loop');
+    assert.ok(oneWriter.syncs - before.syncs >= 30, `one flush per send (${oneWriter.syncs - before.syncs})`);
+    // A pipelining producer: a send every turn of the loop, none awaited, so the sends of earlier
+    // groups still wait for a slave ack while the next group syncs.
+    const sends: Promise<void>[] = [];
+    for (let i = 0; i < 200; i++, seq += 2) {
+      sends.push(m.store.write(addOps(seq, 2, 500)));
+      await new Promise((r) => setImmediate(r));
+    }
+    await Promise.all(sends);
+    const piped = m.journal.writerStats;
+    assert.ok(piped.poolSyncs - oneWriter.poolSyncs > 0, `overlapping sends: some flushes on the pool (${piped.poolSyncs - oneWriter.poolSyncs} of ${piped.syncs - oneWriter.syncs})`);
+    await assertCaughtUp(m, [s1, s2], lost);
+    for (const id of ['s1', 's2']) assert.ok(sent(m, id).early > 0, `${id} got groups early`);
+  } finally {
+    await stopGroup(m, [s1, s2]);
+  }
 });

@@ -10,6 +10,7 @@ import { recordLengthAt, scanLogShape } from './log-shape.js';
 import { promiseEpoch } from './promised-epoch.js';
 import { SlaveSession } from './slave-session.js';
 import { assignSyncDuty } from './sync-duty.js';
+import { syncOnLoop } from './sync-placement.js';
 import type { SlaveProgress } from './types.js';
 
 export const DEFAULT_REPLICATION_PORT = 61619;
@@ -91,6 +92,7 @@ export class ReplicationServer {
       for (const s of this.sessions) if (!s.hasSyncDuty) s.offerWritten(start, bytes);
     },
     lost: (start, err) => this.dropSentFrom(start, err),
+    syncOnLoop: (groupBatches) => syncOnLoop({ localSyncRequired: this.opts.level.local === 'synced', waitingWrites: this.waiters.length, groupBatches }),
   };
   readonly maxInFlightBytes: number;
   readonly frameBytes: number;

@@ -37,6 +37,11 @@ export interface WrittenTap {
    * are never written again: the writer stops for good, because someone may hold those bytes.
    */
   lost(start: number, err: QmqError): void;
+  /**
+   * Whether the fdatasync of a group of `groupBatches` batches should block the event loop
+   * instead of running on the thread pool (`syncOnLoop` in ha/replication/sync-placement.ts).
+   */
+  syncOnLoop(groupBatches: number): boolean;
 }
 
 export interface WriterStats {
@@ -46,6 +51,8 @@ export interface WriterStats {
   batches: number;
   /** Groups written without an fdatasync of their own (deferred-sync batches only). */
   deferredGroups: number;
+  /** Of `syncs`, those run on libuv's thread pool (a replication master's, `WrittenTap.syncOnLoop`). */
+  poolSyncs: number;
 }
 
 /**
@@ -55,7 +62,7 @@ export interface WriterStats {
  * fdatasync from this loop beats libuv's thread pool for a single node (issue 3's measurements),
  * and while the disk works, the producers' next batches queue up, so the fsync rate does not cap
  * the message rate. The loop yields with setImmediate between groups, which lets socket reads in.
- * A replication master syncs on the thread pool instead (`syncOnPool`), and a slave may defer a
+ * A replication master may sync on the thread pool instead (`syncOnPool`, when its tap says so), and a slave may defer a
  * group's sync (`deferSync`, the sync duty of DESIGN §4).
  *
  * Records are serialised straight into one reusable write buffer that holds the not yet written
@@ -70,7 +77,7 @@ export class GroupCommitWriter {
   /** Set after a write error that leaves the page cache in doubt (EIO): no more writes. */
   private failed: QmqError | null = null;
   nextPosition: number;
-  readonly stats: WriterStats = { syncs: 0, groups: 0, batches: 0, deferredGroups: 0 };
+  readonly stats: WriterStats = { syncs: 0, groups: 0, batches: 0, deferredGroups: 0, poolSyncs: 0 };
   /** End of the log covered by an fdatasync (or everything written, without syncs). */
   syncedEnd: number;
   /** End of the last group written to the files. */
@@ -103,7 +110,7 @@ export class GroupCommitWriter {
     private readonly fence?: () => void,
     /** The longest a deferred-sync batch stays without an fdatasync. */
     private readonly deferredSyncMs = 20,
-    /** With a tap (a replication master), fdatasync on the thread pool instead of blocking the loop. */
+    /** With a tap (a replication master), fdatasync on the thread pool unless the tap asks for the loop (`WrittenTap.syncOnLoop`). */
     private readonly syncOffLoop = true,
   ) {
     this.nextPosition = startPosition;
@@ -268,20 +275,28 @@ export class GroupCommitWriter {
         pos = runEnd;
       }
       this.writtenTo = groupEnd;
-      if (this.tap) {
-        handedOut = true;
-        this.handOut(this.tap, groupStart, this.buf.subarray(groupStart - this.bufStart, groupEnd - this.bufStart));
-      }
+      const tap = this.tap;
+      const bytes = this.buf.subarray(groupStart - this.bufStart, groupEnd - this.bufStart);
       if (this.syncEnabled) {
         if (touched) this.unsynced.add(touched);
         if (touchedMore) for (const seg of touchedMore) this.unsynced.add(seg);
-        if (group.every((b) => b.deferSync)) {
-          this.stats.deferredGroups++;
-          this.armDeferredSync();
-        } else if (this.tap && this.syncOffLoop) {
-          this.syncOnPool(group, groupStart, groupEnd);
-          return;
-        } else this.syncUnsynced();
+      }
+      const needsSync = this.syncEnabled && !group.every((b) => b.deferSync);
+      if (tap && needsSync && this.syncOffLoop && !this.askSyncOnLoop(tap, group.length)) {
+        // The pool thread starts flushing while this thread writes to the slaves' sockets.
+        this.syncOnPool(group, groupStart, groupEnd);
+        handedOut = true;
+        this.handOut(tap, groupStart, bytes);
+        return;
+      }
+      if (tap) {
+        handedOut = true;
+        this.handOut(tap, groupStart, bytes);
+      }
+      if (needsSync) this.syncUnsynced();
+      else if (this.syncEnabled) {
+        this.stats.deferredGroups++;
+        this.armDeferredSync();
       }
     } catch (e) {
       this.failGroup(group, groupStart, writtenEnd, e, handedOut);
@@ -305,6 +320,7 @@ export class GroupCommitWriter {
       () => {
         this.syncing = false;
         this.stats.syncs++;
+        this.stats.poolSyncs++;
         this.syncedEnd = groupEnd;
         this.finishGroup(group, groupEnd);
       },
@@ -371,6 +387,15 @@ export class GroupCommitWriter {
       throw this.failed;
     }
     this.onSynced?.(this.syncedEnd);
+  }
+
+  private askSyncOnLoop(tap: WrittenTap, groupBatches: number): boolean {
+    try {
+      return tap.syncOnLoop(groupBatches);
+    } catch (e) {
+      this.logger.error({ err: String(e) }, 'journal write tap failed');
+      return false;
+    }
   }
 
   private handOut(tap: WrittenTap, start: number, bytes: Buffer): void {
