@@ -83,7 +83,12 @@ export class Cluster {
       },
       opts.timeoutMs ?? 30_000,
       50,
-    );
+    ).catch(async (e: Error) => {
+      // A CI run keeps only this message: say what each node thought and did last.
+      const st = await this.statuses();
+      const nodes = this.nodes.map((n, i) => `--- ${n.name}: ${JSON.stringify(st[i] ? { role: st[i]!.role, reason: st[i]!.reason, epoch: st[i]!.epoch } : 'no status')}\n${n.output().split('\n').slice(-12).join('\n')}`);
+      throw new Error(`${e.message}\n${nodes.join('\n')}`, { cause: e });
+    });
   }
 
   async stopAll(): Promise<void> {
