@@ -35,8 +35,10 @@ export interface ReplicationServerOptions {
   heartbeatMs?: number;
   /**
    * How long groups for a slave that no send waits for (no sync duty, a `*_disk` level) may be
-   * coalesced before they are sent (default 5 ms): one frame per few milliseconds instead of one
-   * per group saves the master a socket write and that slave a wake-up per group.
+   * coalesced before they are sent (default 50 ms): one frame per 50 ms instead of one per group
+   * saves the master a socket write and that slave a wake-up per group, CPU the master needs on a
+   * machine shared by the group (bench/RESULTS.md, 2026-12-07). The price: while the duty holder
+   * hangs with its socket open, waiting sends get that slave's copy up to 50 ms + 20 ms later.
    */
   lazySendMs?: number;
 }
@@ -106,7 +108,7 @@ export class ReplicationServer {
     this.maxInFlightBytes = opts.maxInFlightBytes ?? 4 * 1024 * 1024;
     this.frameBytes = opts.frameBytes ?? 256 * 1024;
     this.heartbeatMs = opts.heartbeatMs ?? 1000;
-    this.lazySendMs = opts.lazySendMs ?? 5;
+    this.lazySendMs = opts.lazySendMs ?? 50;
   }
 
   get epoch(): number {
