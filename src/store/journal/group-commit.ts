@@ -62,8 +62,8 @@ export interface WriterStats {
  * fdatasync from this loop beats libuv's thread pool for a single node (issue 3's measurements),
  * and while the disk works, the producers' next batches queue up, so the fsync rate does not cap
  * the message rate. The loop yields with setImmediate between groups, which lets socket reads in.
- * A replication master may sync on the thread pool instead (`syncOnPool`, when its tap says so), and a slave may defer a
- * group's sync (`deferSync`, the sync duty of DESIGN §4).
+ * A replication master may sync on the thread pool instead (`syncOnPool`, when its tap says so),
+ * and a slave may defer a group's sync (`deferSync`, the sync duty of DESIGN §4).
  *
  * Records are serialised straight into one reusable write buffer that holds the not yet written
  * tail of the log, in log order, so a group goes to disk with one write per segment it touches
@@ -110,7 +110,7 @@ export class GroupCommitWriter {
     private readonly fence?: () => void,
     /** The longest a deferred-sync batch stays without an fdatasync. */
     private readonly deferredSyncMs = 20,
-    /** With a tap (a replication master), fdatasync on the thread pool unless the tap asks for the loop (`WrittenTap.syncOnLoop`). */
+    /** With a tap (a replication master), fdatasync on the thread pool unless the tap asks for the loop. */
     private readonly syncOffLoop = true,
   ) {
     this.nextPosition = startPosition;
