@@ -88,9 +88,9 @@ export async function startMaster(opts: Partial<ReplicationServerOptions> & { jo
   return { journal, server, store: new ReplicatedStore(journal, server), address: `tcp://127.0.0.1:${port}` };
 }
 
-export async function startSlave(master: { address: string; epoch: number }, opts: { journal?: JournalStore; nodeId?: string; securityToken?: string; logger?: Logger } = {}) {
+export async function startSlave(master: { address: string; epoch: number }, opts: { journal?: JournalStore; nodeId?: string; securityToken?: string; logger?: Logger; idleTimeoutMs?: number } = {}) {
   const journal = opts.journal ?? (await openJournal());
-  const client = new ReplicationClient({ journal, nodeId: opts.nodeId ?? 'slave', securityToken: opts.securityToken, logger: opts.logger ?? silentLogger });
+  const client = new ReplicationClient({ journal, nodeId: opts.nodeId ?? 'slave', securityToken: opts.securityToken, logger: opts.logger ?? silentLogger, idleTimeoutMs: opts.idleTimeoutMs });
   await client.follow(master.address, master.epoch);
   return { journal, client };
 }

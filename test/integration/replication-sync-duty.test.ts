@@ -1,5 +1,6 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import type net from 'node:net';
 import { waitFor } from '../helpers/wait.js';
 import { addOps, cleanupDirs, logBytes, startMaster, startSlave, stopGroup } from './replication-kit.js';
 
@@ -95,4 +96,32 @@ test('groups for the slave without the duty are coalesced, and sent at once when
   await writeMany(m, 10_000, 5);
   assert.equal(other.journal.syncedPosition, m.journal.lastPosition().position);
   await stopGroup(m, [other], [holder.journal]);
+});
+
+test('a duty holder that hangs with its socket open holds up no send: the other slave\'s coalesced, deferred copy acknowledges it', async () => {
+  const m = await startMaster({ replicas: 3, sync: 'quorum_disk', epoch: 2 });
+  // Long idle timeouts: the hung holder must still be attached when the sends complete, so they
+  // cannot have waited for it to be dropped.
+  const s1 = await startSlave({ address: m.address, epoch: 2 }, { nodeId: 's1', idleTimeoutMs: 120_000 });
+  const s2 = await startSlave({ address: m.address, epoch: 2 }, { nodeId: 's2', idleTimeoutMs: 120_000 });
+  try {
+    await m.store.open();
+    await waitFor('the sync duty assigned', () => Object.values(duty(m)).filter(Boolean).length === 1);
+    const holderId = duty(m).s1 ? 's1' : 's2';
+    const holder = holderId === 's1' ? s1 : s2;
+    const other = holder === s1 ? s2 : s1;
+    const socket = (holder.client as unknown as { socket: net.Socket }).socket;
+    socket.pause(); // reads nothing more, acknowledges nothing new, keeps the connection
+    const frozenAt = holder.journal.lastPosition().position;
+    for (let i = 0; i < 10; i++) await m.store.write(addOps(1 + i * 2, 2, 300));
+    const end = m.journal.lastPosition().position;
+    assert.equal(holder.journal.lastPosition().position, frozenAt, 'the hung holder got nothing');
+    assert.ok(other.journal.syncedPosition >= end, 'every acknowledged send is on the other slave\'s disk');
+    assert.equal(duty(m)[holderId], true, 'the hung holder is still attached and still holds the duty');
+    socket.resume();
+    await waitFor('the holder catches up once it reads again', () => holder.journal.syncedPosition === m.journal.lastPosition().position);
+    assert.ok(logBytes(holder.journal, frozenAt, end).equals(logBytes(m.journal, frozenAt, end)), 'the holder\'s log matches the master\'s');
+  } finally {
+    await stopGroup(m, [s1, s2]);
+  }
 });
