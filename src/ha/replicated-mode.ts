@@ -352,6 +352,9 @@ export class ReplicatedMode implements HaMode {
         sync: this.level.tokens,
         replicas: this.cfg.replicas,
         log: this.journal ? this.logPosition() : undefined,
+        // Group commit as this node's journal saw it (groups, batches, syncs, pool syncs, deferred
+        // groups): batches per group and syncs per group explain its throughput.
+        journalWriter: this.journal?.writerStats,
         replication: this.serverAddress,
         following: this.following ?? undefined,
         lastDemotion: this.lastDemotion,

@@ -43,6 +43,12 @@ describe('replicated cluster: election and quorum loss', { timeout: 120_000 }, (
     for (const n of cluster.nodes) assert.ok(cluster_.includes(n.url), `qmq-cluster "${cluster_}" lists ${n.url}`);
     await c.send('/queue/s1', 'hello', { persistent: 'true' });
     await c.close();
+    // The master's status counts its group commits, and each slave's its own.
+    const after = await cluster.statuses();
+    for (const n of cluster.nodes) {
+      const w = after[n.index]?.ha.journalWriter as { groups: number; batches: number; syncs: number } | undefined;
+      assert.ok(w && w.groups > 0 && w.batches >= w.groups, `${n.name} reports its journal writer: ${JSON.stringify(w)}`);
+    }
 
     const out = await runCli(['status', '--zk', zk.connectString, '--path', zkPath]);
     assert.equal(out.code, 0, out.stderr);
