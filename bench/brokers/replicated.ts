@@ -171,6 +171,11 @@ export class ReplicatedGroup implements BenchBroker {
   }
 
   /** PIDs of the master and of the other running nodes, for tracing tools. */
+  /** The serving node's `/api/status`. */
+  masterStatus(): Promise<Record<string, unknown> | undefined> {
+    return this.master.status();
+  }
+
   pids(): { master: number | undefined; slaves: number[] } {
     const slaves = this.cluster.nodes.filter((n) => n !== this.master).flatMap((n) => (n.pid === undefined ? [] : [n.pid]));
     return { master: this.master.pid, slaves };

@@ -1,0 +1,102 @@
+/**
+ * `node --import tsx bench/paired.ts [--blocks N] [--scenarios receipted-1p:300,concurrent-16p:1600]`:
+ * the single node and the 3-node group (the same two brokers `npm run bench` starts), measured
+ * in many short blocks that take turns, the order rotating each block. One run of the main bench
+ * compares 3 rounds, and on a shared VM one round can be 3× another; here a slow spell falls on
+ * both brokers alike. Prints one JSON line per scenario and broker: the rate (all messages over
+ * all timed time), the ratio to the single node, CPU µs per message of every broker process
+ * (from /proc, over whole blocks: sends and the queue's drain) and, for the group, the master's
+ * journal writer counts (batches per group commit).
+ */
+import { readFileSync } from 'node:fs';
+import type { BenchCounts } from './args.js';
+import { startQuorumMq } from './brokers/quorummq.js';
+import { ReplicatedGroup } from './brokers/replicated.js';
+import type { BenchBroker } from './brokers/types.js';
+import { blockOrder, cpuMsFromStat, summarizeBlocks, type BlockSample } from './paired-stats.js';
+import { cleanupAll } from './processes.js';
+import { SCENARIOS, warmUp, type ScenarioContext } from './scenarios.js';
+
+type Shared = keyof typeof SCENARIOS;
+const SUPPORTED: readonly Shared[] = ['receipted-1p', 'pipelined-1p', 'concurrent-16p'];
+
+function parse(argv: readonly string[]): { blocks: number; scenarios: [Shared, number][] } {
+  let blocks = 16;
+  let scenarios: [Shared, number][] = [['receipted-1p', 300], ['concurrent-16p', 1600]];
+  for (let i = 0; i < argv.length; i++) {
+    const v = argv[i + 1];
+    if (argv[i] === '--blocks' && /^\d+$/.test(v ?? '') && Number(v) > 0) {
+      blocks = Number(v);
+      i++;
+    } else if (argv[i] === '--scenarios' && v) {
+      scenarios = v.split(',').map((item) => {
+        const [name, count] = item.split(':');
+        if (!SUPPORTED.includes(name as Shared) || !/^\d+$/.test(count ?? '') || Number(count) < 16) {
+          throw new Error(`--scenarios takes name:messages items (messages >= 16) with names from ${SUPPORTED.join(', ')}; got "${item}"`);
+        }
+        return [name as Shared, Number(count)];
+      });
+      i++;
+    } else throw new Error(`usage: paired.ts [--blocks N] [--scenarios receipted-1p:300,concurrent-16p:1600]; unexpected "${argv[i]}"`);
+  }
+  return { blocks, scenarios };
+}
+
+function counts(messages: number): BenchCounts {
+  return {
+    receiptedMessages: messages, pipelinedMessages: messages, concurrentMessages: messages, concurrentProducers: 16,
+    consumeMessages: messages, latencyRatePerSec: 1000, latencyDurationMs: 1000, backlogMessages: messages, warmupMessages: 500, failoverTrials: 0,
+  };
+}
+
+const log = (msg: string) => process.stderr.write(`paired: ${msg}\n`);
+const cpuOf = (pid: number) => cpuMsFromStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+
+async function main(): Promise<void> {
+  const { blocks, scenarios } = parse(process.argv.slice(2));
+  const single = await startQuorumMq();
+  const group = await ReplicatedGroup.start(log);
+  const context = (broker: BenchBroker, tag: string, messages: number): ScenarioContext => ({
+    broker, counts: counts(messages), body: Buffer.alloc(1024, 0x78), runTag: `paired-${Date.now().toString(36)}-${tag}`, state: {}, log,
+  });
+  await warmUp(context(single, 'warm', 500));
+  await warmUp(context(group, 'warm', 500));
+  const processes = (b: BenchBroker): Record<string, number> => {
+    if (b === single) return { broker: single.pid()! };
+    const { master, slaves } = group.pids();
+    return { master: master!, ...Object.fromEntries(slaves.map((p, i) => [`slave${i + 1}`, p])) };
+  };
+  const writer = async () => (await group.masterStatus())?.ha as { journalWriter?: Record<string, number> } | undefined;
+  for (const [scenario, messages] of scenarios) {
+    const samples: BlockSample[] = [];
+    const writerDelta: Record<string, number> = {};
+    for (let b = 0; b < blocks; b++) {
+      for (const broker of blockOrder<BenchBroker>([single, group], b)) {
+        await (broker === group ? group.waitHealthy(30_000) : undefined);
+        const before = broker === group ? (await writer())?.journalWriter : undefined;
+        const pids = processes(broker);
+        const cpu0 = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, cpuOf(p)]));
+        const client0 = process.cpuUsage();
+        const figures = await SCENARIOS[scenario](context(broker, `${scenario}-${b}`, messages));
+        const client = process.cpuUsage(client0);
+        const cpuMs = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, cpuOf(p) - cpu0[k]]));
+        cpuMs.client = (client.user + client.system) / 1000;
+        samples.push({ broker: broker.label, messages, perSec: Number(figures.perSec), cpuMs });
+        const after = broker === group ? (await writer())?.journalWriter : undefined;
+        if (before && after) for (const k of Object.keys(after)) writerDelta[k] = (writerDelta[k] ?? 0) + after[k] - (before[k] ?? 0);
+      }
+      log(`${scenario}: block ${b + 1} of ${blocks}`);
+    }
+    for (const row of summarizeBlocks(samples, single.label)) {
+      const extra = row.broker === group.label && writerDelta.groups ? { masterWriter: writerDelta, batchesPerGroup: Number((writerDelta.batches / writerDelta.groups).toFixed(2)) } : {};
+      process.stdout.write(JSON.stringify({ paired: scenario, ...row, ...extra }) + '\n');
+    }
+  }
+}
+
+main()
+  .catch((e: unknown) => {
+    process.stderr.write(`paired: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exitCode = 1;
+  })
+  .finally(() => cleanupAll().then(() => process.exit()));
