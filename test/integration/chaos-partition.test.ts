@@ -25,15 +25,19 @@ test('chaos partition (replicated): isolating the master, a slave, and splitting
     producers: 3,
     pauseMs: 4000,
     drainTimeoutMs: 30_000,
+    // The checks below name each planned partition; a slow recovery on a loaded machine (once
+    // ~30 s after a split master, with only one of five faults played by the 40 s mark) must not
+    // drop the later ones. How long each recovery took is in the summary.
+    completeSchedule: true,
     log: (l) => lines.push(l),
   });
   const r = report.result;
   const history = JSON.parse(readFileSync(report.files.history, 'utf8')) as HistoryOp[];
   const injected = history.filter((op): op is FaultOp => op.op === 'fault' && op.kind === 'partition').map((op) => op.target);
   assert.ok(injected.some((t) => t.startsWith('isolate master')), `no master isolated: ${JSON.stringify(injected)}\n${lines.join('\n')}`);
-  assert.ok(injected.some((t) => t.startsWith('isolate slave')), `no slave isolated: ${JSON.stringify(injected)}`);
-  assert.ok(injected.some((t) => t.startsWith('split')), `no split: ${JSON.stringify(injected)}`);
-  assert.equal(injected.length, report.schedule.length, `every planned partition was injected\n${lines.join('\n')}`);
+  assert.ok(injected.some((t) => t.startsWith('isolate slave')), `no slave isolated: ${JSON.stringify(injected)}\n${report.summary}`);
+  assert.ok(injected.some((t) => t.startsWith('split')), `no split: ${JSON.stringify(injected)}\n${report.summary}`);
+  assert.equal(injected.length, report.schedule.length, `every planned partition was injected\n${lines.join('\n')}\n${report.summary}`);
   assert.equal(r.unrecoveredFaults, 0, report.summary);
   assert.ok(r.acked > 20, report.summary);
   assert.equal(r.lost, 0, report.summary);
