@@ -110,7 +110,8 @@ const FULL_COUNTS: BenchCounts = {
   failoverTrials: 5,
 };
 
-const QUICK_COUNTS: BenchCounts = {
+/** `--quick` counts; also the base of `bench/paired.ts`'s short blocks. */
+export const QUICK_COUNTS: BenchCounts = {
   receiptedMessages: 300,
   pipelinedMessages: 3_000,
   concurrentMessages: 1_600,

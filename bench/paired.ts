@@ -9,7 +9,7 @@
  * journal writer counts (batches per group commit).
  */
 import { readFileSync } from 'node:fs';
-import type { BenchCounts } from './args.js';
+import { QUICK_COUNTS, type BenchCounts } from './args.js';
 import { startQuorumMq } from './brokers/quorummq.js';
 import { ReplicatedGroup } from './brokers/replicated.js';
 import type { BenchBroker } from './brokers/types.js';
@@ -42,11 +42,9 @@ function parse(argv: readonly string[]): { blocks: number; scenarios: [Shared, n
   return { blocks, scenarios };
 }
 
+/** The quick set's counts with every per-scenario count set to one block's messages. */
 function counts(messages: number): BenchCounts {
-  return {
-    receiptedMessages: messages, pipelinedMessages: messages, concurrentMessages: messages, concurrentProducers: 16,
-    consumeMessages: messages, latencyRatePerSec: 1000, latencyDurationMs: 1000, backlogMessages: messages, warmupMessages: 500, failoverTrials: 0,
-  };
+  return { ...QUICK_COUNTS, receiptedMessages: messages, pipelinedMessages: messages, concurrentMessages: messages, consumeMessages: messages };
 }
 
 const log = (msg: string) => process.stderr.write(`paired: ${msg}\n`);
@@ -72,7 +70,7 @@ async function main(): Promise<void> {
     const writerDelta: Record<string, number> = {};
     for (let b = 0; b < blocks; b++) {
       for (const broker of blockOrder<BenchBroker>([single, group], b)) {
-        await (broker === group ? group.waitHealthy(30_000) : undefined);
+        if (broker === group) await group.waitHealthy(30_000);
         const before = broker === group ? (await writer())?.journalWriter : undefined;
         const pids = processes(broker);
         const cpu0 = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, cpuOf(p)]));

@@ -1,4 +1,5 @@
 import { setOwn } from '../../util/own-property.js';
+
 /**
  * The STOMP frame as the codec hands it over: what was on the wire, headers already unescaped
  * and in wire order (duplicates kept, because STOMP 1.2 gives the first one meaning and a
