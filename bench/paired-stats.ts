@@ -3,14 +3,14 @@
  * shared machine fall on all of them alike. Pure.
  */
 
-/** CPU time (user + system) in ms from the text of `/proc/<pid>/stat`; `ticksPerSec` is USER_HZ. */
-export function cpuMsFromStat(stat: string, ticksPerSec = 100): number {
+/** CPU time in ms, user and system (the kernel: syscalls, loopback TCP, wake-ups), from the text of `/proc/<pid>/stat`; `ticksPerSec` is USER_HZ. */
+export function cpuMsFromStat(stat: string, ticksPerSec = 100): { user: number; sys: number } {
   // The command name (field 2) may hold spaces and parentheses: count fields after its last ')'.
   const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const utime = Number(rest[11]);
   const stime = Number(rest[12]);
   if (!Number.isFinite(utime) || !Number.isFinite(stime)) throw new Error(`not a /proc/<pid>/stat line: ${stat.slice(0, 80)}`);
-  return ((utime + stime) * 1000) / ticksPerSec;
+  return { user: (utime * 1000) / ticksPerSec, sys: (stime * 1000) / ticksPerSec };
 }
 
 /** Block b's order: the list rotated by b, so each broker goes first as often as the others. */

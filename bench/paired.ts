@@ -64,29 +64,47 @@ async function main(): Promise<void> {
     const { master, slaves } = group.pids();
     return { master: master!, ...Object.fromEntries(slaves.map((p, i) => [`slave${i + 1}`, p])) };
   };
-  const writer = async () => (await group.masterStatus())?.ha as { journalWriter?: Record<string, number> } | undefined;
+  type WriterCounts = Record<string, number>;
+  const writerOf = (status: Record<string, unknown> | undefined) => (status?.ha as { journalWriter?: WriterCounts } | undefined)?.journalWriter;
+  /** Journal writer counts of the master and of each slave (`slave1`… as in the CPU figures). */
+  const writers = async (): Promise<Record<string, WriterCounts | undefined>> => {
+    const slaves = await group.slaveStatuses();
+    return { master: writerOf(await group.masterStatus()), ...Object.fromEntries(slaves.map((st, i) => [`slave${i + 1}`, writerOf(st)])) };
+  };
   for (const [scenario, messages] of scenarios) {
     const samples: BlockSample[] = [];
-    const writerDelta: Record<string, number> = {};
+    const writerDelta: Record<string, WriterCounts> = {};
     for (let b = 0; b < blocks; b++) {
       for (const broker of blockOrder<BenchBroker>([single, group], b)) {
         if (broker === group) await group.waitHealthy(30_000);
-        const before = broker === group ? (await writer())?.journalWriter : undefined;
+        const before = broker === group ? await writers() : undefined;
         const pids = processes(broker);
         const cpu0 = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, cpuOf(p)]));
         const client0 = process.cpuUsage();
         const figures = await SCENARIOS[scenario](context(broker, `${scenario}-${b}`, messages));
         const client = process.cpuUsage(client0);
-        const cpuMs = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, cpuOf(p) - cpu0[k]]));
+        const cpuMs: Record<string, number> = {};
+        for (const [k, p] of Object.entries(pids)) {
+          const now = cpuOf(p);
+          cpuMs[k] = now.user + now.sys - cpu0[k].user - cpu0[k].sys;
+          cpuMs[`${k}Sys`] = now.sys - cpu0[k].sys;
+        }
         cpuMs.client = (client.user + client.system) / 1000;
+        cpuMs.clientSys = client.system / 1000;
         samples.push({ broker: broker.label, messages, perSec: Number(figures.perSec), cpuMs });
-        const after = broker === group ? (await writer())?.journalWriter : undefined;
-        if (before && after) for (const k of Object.keys(after)) writerDelta[k] = (writerDelta[k] ?? 0) + after[k] - (before[k] ?? 0);
+        const after = broker === group ? await writers() : undefined;
+        for (const [node, counts] of Object.entries(after ?? {})) {
+          const was = before?.[node];
+          if (!counts || !was) continue;
+          const d = (writerDelta[node] ??= {});
+          for (const k of Object.keys(counts)) d[k] = (d[k] ?? 0) + counts[k] - (was[k] ?? 0);
+        }
       }
       log(`${scenario}: block ${b + 1} of ${blocks}`);
     }
     for (const row of summarizeBlocks(samples, single.label)) {
-      const extra = row.broker === group.label && writerDelta.groups ? { masterWriter: writerDelta, batchesPerGroup: Number((writerDelta.batches / writerDelta.groups).toFixed(2)) } : {};
+      const m = writerDelta.master;
+      const extra = row.broker === group.label && m?.groups ? { writers: writerDelta, batchesPerGroup: Number((m.batches / m.groups).toFixed(2)) } : {};
       process.stdout.write(JSON.stringify({ paired: scenario, ...row, ...extra }) + '\n');
     }
   }

@@ -170,12 +170,17 @@ export class ReplicatedGroup implements BenchBroker {
     };
   }
 
-  /** PIDs of the master and of the other running nodes, for tracing tools. */
   /** The serving node's `/api/status`. */
   masterStatus(): Promise<Record<string, unknown> | undefined> {
     return this.master.status();
   }
 
+  /** The other running nodes' `/api/status`, in the order of `pids().slaves`. */
+  slaveStatuses(): Promise<(Record<string, unknown> | undefined)[]> {
+    return Promise.all(this.cluster.nodes.filter((n) => n !== this.master && n.pid !== undefined).map((n) => n.status()));
+  }
+
+  /** PIDs of the master and of the other running nodes, for tracing tools. */
   pids(): { master: number | undefined; slaves: number[] } {
     const slaves = this.cluster.nodes.filter((n) => n !== this.master).flatMap((n) => (n.pid === undefined ? [] : [n.pid]));
     return { master: this.master.pid, slaves };

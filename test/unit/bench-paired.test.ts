@@ -2,11 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { blockOrder, cpuMsFromStat, summarizeBlocks } from '../../bench/paired-stats.js';
 
-test('cpuMsFromStat reads utime + stime after the command name, even one with spaces and parentheses', () => {
+test('cpuMsFromStat reads utime and stime after the command name, even one with spaces and parentheses', () => {
   const fields = ['S', '1', '2', '3', '0', '-1', '4194560', '100', '0', '0', '0', '250', '50', '0', '0'];
-  assert.equal(cpuMsFromStat(`1234 (node) ${fields.join(' ')}`), 3000);
-  assert.equal(cpuMsFromStat(`1234 (my (odd) name) ${fields.join(' ')}`), 3000);
-  assert.equal(cpuMsFromStat(`1234 (node) ${fields.join(' ')}`, 1000), 300);
+  assert.deepEqual(cpuMsFromStat(`1234 (node) ${fields.join(' ')}`), { user: 2500, sys: 500 });
+  assert.deepEqual(cpuMsFromStat(`1234 (my (odd) name) ${fields.join(' ')}`), { user: 2500, sys: 500 });
+  assert.deepEqual(cpuMsFromStat(`1234 (node) ${fields.join(' ')}`, 1000), { user: 250, sys: 50 });
   assert.throws(() => cpuMsFromStat('garbage'), /not a \/proc/);
 });
 

@@ -13,7 +13,6 @@ export class ReplicatedStore implements MessageStore {
   readonly kind = 'replicated';
   private fencedReason: string | null = null;
   private closed = false;
-  private readonly waiting = new Set<(e: QmqError) => void>();
 
   constructor(
     private readonly journal: JournalStore,
@@ -22,12 +21,11 @@ export class ReplicatedStore implements MessageStore {
     server.onFenced((higher) => this.fence(`a slave has seen epoch ${higher}, newer than this master's ${server.epoch}`));
   }
 
+  /** Every write, waiting or to come, fails with FENCED: a fenced master answers its waiting senders at once. */
   fence(reason: string): void {
     if (this.fencedReason !== null) return;
     this.fencedReason = reason;
-    const err = this.fencedError();
-    for (const reject of [...this.waiting]) reject(err);
-    this.waiting.clear();
+    this.server.abortWaiters(this.fencedError());
   }
 
   get fenced(): boolean {
@@ -43,29 +41,11 @@ export class ReplicatedStore implements MessageStore {
     if (this.closed) throw new QmqError('STORE_CLOSED', 'the replicated store is closed');
   }
 
-  /** Races `p` against fencing, so a fenced master answers its waiting senders at once. */
-  private guard<T>(p: Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const onFence = (e: QmqError) => reject(e);
-      this.waiting.add(onFence);
-      p.then(
-        (v) => {
-          this.waiting.delete(onFence);
-          if (this.fencedReason !== null) reject(this.fencedError());
-          else resolve(v);
-        },
-        (e: unknown) => {
-          this.waiting.delete(onFence);
-          reject(e);
-        },
-      );
-    });
-  }
-
   /** The journal is already open (the node opened it before the election); the epoch marker must meet the sync level. */
   async open(): Promise<RecoveredState> {
     this.check();
-    await this.guard(this.server.waitForSync(this.journal.lastPosition().position));
+    await this.server.waitForSync(this.journal.lastPosition().position);
+    this.check();
     return this.journal.recoveredState();
   }
 
@@ -74,10 +54,11 @@ export class ReplicatedStore implements MessageStore {
     if (ops.length === 0) return;
     const local = this.journal.write(ops);
     // The writer placed the batch synchronously: this is where it ends. The commit position never
-    // passes our own durable end, so the sync wait covers the local write too; `local` is awaited
-    // as well so that a failed write rejects at once instead of after syncTimeout.
-    const end = this.journal.appendPosition;
-    await this.guard(Promise.all([local, this.server.waitForSync(end)]));
+    // passes our own durable end, so the sync wait covers the local write too; the server fails
+    // the wait at once if `local` fails.
+    await this.server.waitForSync(this.journal.appendPosition, local);
+    // Fenced between the commit and now: a deposed master must not confirm a send.
+    this.check();
   }
 
   read(queue: string, fromSeq: number, maxCount: number): Promise<StoredMessage[]> {

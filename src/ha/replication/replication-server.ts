@@ -55,9 +55,10 @@ export function parseBind(bind: string): { host: string; port: number } {
 
 interface Waiter {
   position: number;
+  /** When the wait ends with SYNC_TIMEOUT (clock ms). */
+  deadline: number;
   resolve: () => void;
   reject: (e: unknown) => void;
-  timer: TimerHandle;
 }
 
 /**
@@ -76,7 +77,13 @@ export class ReplicationServer {
   private epochs: EpochStart[] = [];
   private markerEnd = Number.POSITIVE_INFINITY;
   private commit = 0;
+  /**
+   * Writes waiting for their sync level, in log order (each waits for the end of its own batch,
+   * and batches are placed in order), so one pass from the front settles them. One timer, for
+   * the earliest deadline, stands for all of them: a timer per send cost the busy master CPU.
+   */
   private waiters: Waiter[] = [];
+  private deadlineTimer: TimerHandle | null = null;
   private fencedBy: number | null = null;
   private readonly fencedListeners: ((higherEpoch: number) => void)[] = [];
   private unsubscribe: (() => void) | null = null;
@@ -176,11 +183,7 @@ export class ReplicationServer {
     const first = this.fencedBy === null;
     this.fencedBy = higherEpoch;
     this.logger.error({ epoch: this.opts.epoch, higherEpoch, why }, `replication: fenced by epoch ${higherEpoch} (ours is ${this.opts.epoch}): ${why}`);
-    const err = new QmqError('FENCED', `this master (epoch ${this.opts.epoch}) is fenced: ${why}`);
-    for (const w of this.waiters.splice(0)) {
-      w.timer.cancel();
-      w.reject(err);
-    }
+    this.abortWaiters(new QmqError('FENCED', `this master (epoch ${this.opts.epoch}) is fenced: ${why}`));
     if (first) for (const fn of this.fencedListeners) fn(higherEpoch);
   }
 
@@ -234,14 +237,47 @@ export class ReplicationServer {
     for (const s of this.sessions) s.wake();
     if (this.waiters.length === 0) return;
     this.commit = commitPosition({ level: this.opts.level, state: this.state(), replicas: this.opts.replicas, epochMarkerEnd: this.markerEnd, previous: this.commit });
-    const still: Waiter[] = [];
-    for (const w of this.waiters) {
-      if (this.commit >= w.position) {
-        w.timer.cancel();
-        w.resolve();
-      } else still.push(w);
+    let n = 0;
+    while (n < this.waiters.length && this.waiters[n].position <= this.commit) n++;
+    if (n === 0) return;
+    const done = this.waiters.splice(0, n);
+    for (const w of done) w.resolve();
+  }
+
+  /** Rejects every waiting write with `err` (fenced, stopped, or the store gave up). */
+  abortWaiters(err: QmqError): void {
+    this.deadlineTimer?.cancel();
+    this.deadlineTimer = null;
+    for (const w of this.waiters.splice(0)) w.reject(err);
+  }
+
+  /** Ends the waits whose deadline has passed with SYNC_TIMEOUT, and sets the timer for the next. */
+  private expireWaiters(): void {
+    this.deadlineTimer = null;
+    const now = this.clock.now();
+    const expired = this.waiters.filter((w) => w.deadline <= now);
+    if (expired.length > 0) {
+      this.waiters = this.waiters.filter((w) => w.deadline > now);
+      const state = this.state();
+      for (const w of expired) {
+        const c = checkSync(this.opts.level, state, w.position, this.opts.replicas);
+        w.reject(
+          new QmqError(
+            'SYNC_TIMEOUT',
+            `log position ${w.position} did not reach sync level ${this.opts.level.tokens.join(',')} within ${this.opts.syncTimeoutMs} ms: ` +
+              `${c.slavesHave} of ${c.slavesNeed} slave acknowledgement(s)${c.localMet ? '' : ', local write not done'}`,
+          ),
+        );
+      }
     }
-    this.waiters = still;
+    this.armDeadline();
+  }
+
+  private armDeadline(): void {
+    if (this.deadlineTimer || this.waiters.length === 0) return;
+    let next = Number.POSITIVE_INFINITY;
+    for (const w of this.waiters) next = Math.min(next, w.deadline);
+    this.deadlineTimer = this.clock.schedule(Math.max(0, next - this.clock.now()), () => this.expireWaiters());
   }
 
   /**
@@ -249,30 +285,26 @@ export class ReplicationServer {
    * with our epoch marker (Raft Figure 8, DESIGN §4 step 5). Rejects with SYNC_TIMEOUT after
    * syncTimeoutMs, or FENCED once a slave has told us of a newer epoch.
    */
-  waitForSync(position: number): Promise<void> {
+  waitForSync(position: number, local?: Promise<void>): Promise<void> {
     if (this.fencedBy !== null) return Promise.reject(new QmqError('FENCED', `this master (epoch ${this.opts.epoch}) is fenced by epoch ${this.fencedBy}`));
     if (this.stopped) return Promise.reject(new QmqError('SHUTTING_DOWN', 'the replication server is stopped'));
     const target = Math.max(position, this.markerEnd);
     this.commit = commitPosition({ level: this.opts.level, state: this.state(), replicas: this.opts.replicas, epochMarkerEnd: this.markerEnd, previous: this.commit });
-    if (this.commit >= target) return Promise.resolve();
+    if (this.commit >= target) return local ?? Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      const w: Waiter = {
-        position: target,
-        resolve,
-        reject,
-        timer: this.clock.schedule(this.opts.syncTimeoutMs, () => {
-          this.waiters = this.waiters.filter((x) => x !== w);
-          const c = checkSync(this.opts.level, this.state(), target, this.opts.replicas);
-          reject(
-            new QmqError(
-              'SYNC_TIMEOUT',
-              `log position ${target} did not reach sync level ${this.opts.level.tokens.join(',')} within ${this.opts.syncTimeoutMs} ms: ` +
-                `${c.slavesHave} of ${c.slavesNeed} slave acknowledgement(s)${c.localMet ? '' : ', local write not done'}`,
-            ),
-          );
-        }),
-      };
-      this.waiters.push(w);
+      const w: Waiter = { position: target, deadline: this.clock.now() + this.opts.syncTimeoutMs, resolve, reject };
+      let i = this.waiters.length;
+      while (i > 0 && this.waiters[i - 1].position > target) i--;
+      this.waiters.splice(i, 0, w);
+      this.armDeadline();
+      // A failed local write fails its send at once, not after syncTimeout (the commit position
+      // never passes our own durable end, so it would only time out).
+      local?.catch((e: unknown) => {
+        const at = this.waiters.indexOf(w);
+        if (at < 0) return;
+        this.waiters.splice(at, 1);
+        reject(e);
+      });
     });
   }
 
@@ -291,11 +323,7 @@ export class ReplicationServer {
     this.stopped = true;
     this.unsubscribe?.();
     this.journal.setWrittenTap(null);
-    const err = new QmqError('SHUTTING_DOWN', 'the replication server stopped');
-    for (const w of this.waiters.splice(0)) {
-      w.timer.cancel();
-      w.reject(err);
-    }
+    this.abortWaiters(new QmqError('SHUTTING_DOWN', 'the replication server stopped'));
     const closing = [...this.sessions].map((s) => {
       s.close('the master stopped replicating');
       return s.closed;
