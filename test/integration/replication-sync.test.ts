@@ -44,6 +44,31 @@ test('quorum_disk with replicas=3: one slave stopped still completes; both stopp
   for (const j of [m.journal, s1.journal, s2.journal]) await j.close();
 });
 
+test('each waiting send times out at its own deadline: a later send outlives an earlier one that expired', async () => {
+  const m = await startMaster({ replicas: 3, sync: 'quorum_disk', syncTimeoutMs: 400 });
+  const outcome = (p: Promise<void>) => p.then(() => ({ code: 'ok', at: Date.now() }), (e: Error & { codeName?: string }) => ({ code: e.codeName, at: Date.now() }));
+  const firstAt = Date.now();
+  const first = outcome(m.store.write(addOps(1, 1)));
+  await new Promise((r) => setTimeout(r, 200));
+  const secondAt = Date.now();
+  let secondDone = false;
+  const second = outcome(m.store.write(addOps(2, 1))).finally(() => (secondDone = true));
+  const a = await first;
+  assert.equal(a.code, 'SYNC_TIMEOUT');
+  assert.ok(a.at - firstAt >= 380, `the first waited its syncTimeoutMs (${a.at - firstAt} ms)`);
+  assert.equal(secondDone, false, 'the second send is still waiting when the first expires');
+  const b = await second;
+  assert.equal(b.code, 'SYNC_TIMEOUT');
+  assert.ok(b.at - secondAt >= 380, `the second waited its own syncTimeoutMs (${b.at - secondAt} ms)`);
+  // A slave arrives: a new send completes, so no expired wait lingers in the queue to block it.
+  const s = await startSlave({ address: m.address, epoch: 2 });
+  await m.store.write(addOps(3, 1));
+  await s.client.stop();
+  await m.server.stop();
+  await m.journal.close();
+  await s.journal.close();
+});
+
 test('a lower-epoch master is refused by a slave and learns it is fenced; its writes then reject with FENCED', async () => {
   const slaveJournal = await openJournal();
   writePromisedEpoch(slaveJournal.config.directory, 5);
