@@ -53,7 +53,7 @@ async function main(argv: string[]): Promise<number> {
   if (!(durationS > 0)) throw new Error(`--duration must be a positive number of seconds, got '${values.duration}'`);
   const seed = values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(values.seed);
   if (!Number.isInteger(seed)) throw new Error(`--seed must be an integer, got '${values.seed}'`);
-  // Absolute: the brokers run in other working directories (network namespaces), and read their config from here.
+  // Absolute: each broker runs in its own data directory and reads its config through this path.
   const outDir = values.out ? path.resolve(values.out) : path.join(os.tmpdir(), `qmq-chaos-${mode}-${seed}-${Date.now().toString(36)}`);
   const report = await runChaos({
     mode,
