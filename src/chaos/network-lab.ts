@@ -3,12 +3,25 @@
  * the host by a veth pair, and the host routes between them. A cut is an nftables drop rule
  * inside the namespaces (blackhole routes when nft is missing). Everything is torn down at
  * `destroy()`, at process exit, and, for namespaces left by a killed run, at the next `create()`.
+ *
+ * Several labs may live at once (the test runner runs two test files at a time, and a chaos run
+ * may be going by hand), and routing between namespaces needs the host's one `ip_forward`
+ * switch: the value from before the first lab is kept in a file, and only the last lab to go
+ * puts it back. A lab that put it back while another still ran cut that one's brokers off from
+ * each other, but not from ZooKeeper (the host), which looked like a broker partition nobody
+ * planned. Setting up and tearing down hold a lock, so they never interleave across processes.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tryLock } from 'fs-native-extensions';
 
 const PREFIX = 'qmqc';
 const IP_FORWARD = '/proc/sys/net/ipv4/ip_forward';
+/** On tmpfs, so it goes at a reboot, as the ip_forward value it records does. */
+const STATE_DIR = '/run/qmqchaos';
+const SAVED_FORWARD = `${STATE_DIR}/ip_forward.saved`;
+const LOCK_FILE = `${STATE_DIR}/lock`;
+const LOCK_WAIT_MS = 30_000;
 
 function run(cmd: string, args: string[], input?: string): string {
   try {
@@ -41,6 +54,51 @@ function pidAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** PIDs of other live processes that have namespaces of a lab. */
+function otherLiveLabs(): number[] {
+  let list = '';
+  try {
+    list = run('ip', ['netns', 'list']);
+  } catch {
+    return [];
+  }
+  const pids = new Set<number>();
+  for (const line of list.split('\n')) {
+    const m = new RegExp(`^${PREFIX}(\\d+)x\\d+`).exec(line);
+    const pid = m ? Number(m[1]) : 0;
+    if (pid > 0 && pid !== process.pid && pidAlive(pid)) pids.add(pid);
+  }
+  return [...pids];
+}
+
+/** Runs `fn` holding the labs' lock (an OFD lock: the kernel drops it if this process dies). */
+function withLabLock<T>(fn: () => T): T {
+  mkdirSync(STATE_DIR, { recursive: true });
+  const fd = openSync(LOCK_FILE, 'a+');
+  try {
+    const deadline = Date.now() + LOCK_WAIT_MS;
+    const nap = new Int32Array(new SharedArrayBuffer(4));
+    while (!tryLock(fd)) {
+      if (Date.now() > deadline) throw new Error(`another process has held ${LOCK_FILE} for ${LOCK_WAIT_MS} ms (setting up or tearing down its network namespaces)`);
+      Atomics.wait(nap, 0, 0, 20);
+    }
+    return fn();
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** 10.<n>.0.0/16 not used by any address on the host, starting from one that depends on our PID. */
+function freeSubnet(): number {
+  const used = new Set<number>();
+  for (const m of run('ip', ['-o', '-4', 'addr', 'show']).matchAll(/inet 10\.(\d+)\./g)) used.add(Number(m[1]));
+  for (let k = 0; k < 100; k++) {
+    const n = 100 + ((process.pid + k) % 100);
+    if (!used.has(n)) return n;
+  }
+  throw new Error('no free 10.100-199.0.0/16 subnet on this host for network namespaces');
 }
 
 /** Why namespaces cannot be used here, or undefined when they can. */
@@ -88,27 +146,32 @@ export class NetworkLab {
     readonly size: number,
     /** 10.<subnet>.<i>.0/24 per namespace. */
     private readonly subnet: number,
-    private readonly savedForward: string | undefined,
   ) {}
 
   /** Creates `size` namespaces, each reachable from the host and from each other. */
   static create(size: number): NetworkLab {
     const why = networkLabUnavailable();
     if (why) throw new Error(why);
-    removeStaleNamespaces();
-    const subnet = 100 + (process.pid % 100);
-    const savedForward = existsSync(IP_FORWARD) ? readFileSync(IP_FORWARD, 'utf8').trim() : undefined;
-    const lab = new NetworkLab(size, subnet, savedForward);
-    process.once('exit', lab.exitHook);
+    let lab: NetworkLab | undefined;
     try {
-      // The host routes between the namespaces.
-      if (savedForward !== '1') writeFileSync(IP_FORWARD, '1');
-      for (let i = 0; i < size; i++) lab.createOne(i);
+      withLabLock(() => {
+        removeStaleNamespaces();
+        lab = new NetworkLab(size, freeSubnet());
+        process.once('exit', lab.exitHook);
+        // The host routes between the namespaces. The value before the first lab is kept
+        // (a file left by a killed run still holds it: that run found it and set 1).
+        if (existsSync(IP_FORWARD)) {
+          const now = readFileSync(IP_FORWARD, 'utf8').trim();
+          if (!existsSync(SAVED_FORWARD)) writeFileSync(SAVED_FORWARD, now);
+          if (now !== '1') writeFileSync(IP_FORWARD, '1');
+        }
+        for (let i = 0; i < size; i++) lab.createOne(i);
+      });
     } catch (e) {
-      lab.destroy();
+      lab?.destroy();
       throw e;
     }
-    return lab;
+    return lab!;
   }
 
   netns(i: number): string {
@@ -230,21 +293,39 @@ export class NetworkLab {
     this.cuts.clear();
   }
 
-  /** Deletes the namespaces (their veth ends go with them) and restores ip_forward. Idempotent. */
-  destroy(): void {
-    if (this.destroyed) return;
-    this.destroyed = true;
-    process.off('exit', this.exitHook);
+  private deleteNamespaces(): void {
     for (let i = 0; i < this.size; i++) {
       tryRun('ip', ['netns', 'del', this.netns(i)]);
       tryRun('ip', ['link', 'del', this.hostVeth(i)]);
     }
-    if (this.savedForward !== undefined && this.savedForward !== '1') {
-      try {
-        writeFileSync(IP_FORWARD, this.savedForward);
-      } catch {
-        // Read-only /proc: nothing we changed then either.
-      }
+  }
+
+  /** Puts back the ip_forward value from before the first lab, unless another lab still needs it. */
+  private restoreForwardIfLast(): void {
+    if (otherLiveLabs().length > 0 || !existsSync(SAVED_FORWARD)) return;
+    try {
+      const saved = readFileSync(SAVED_FORWARD, 'utf8').trim();
+      if (saved !== '1') writeFileSync(IP_FORWARD, saved);
+      unlinkSync(SAVED_FORWARD);
+    } catch {
+      // Read-only /proc: nothing we changed then either.
+    }
+  }
+
+  /** Deletes the namespaces (their veth ends go with them); the last lab restores ip_forward. Idempotent. */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    process.off('exit', this.exitHook);
+    try {
+      withLabLock(() => {
+        this.deleteNamespaces();
+        this.restoreForwardIfLast();
+      });
+    } catch {
+      // The lock is out of reach (a stuck peer, an unwritable /run): our namespaces go anyway, and
+      // ip_forward stays on rather than be pulled from under another lab.
+      this.deleteNamespaces();
     }
   }
 }

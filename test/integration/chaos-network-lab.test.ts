@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { promisify } from 'node:util';
 import { NetworkLab, networkLabUnavailable } from '../../src/chaos/network-lab.js';
@@ -99,4 +100,46 @@ test('node network: a namespace reaches a loopback service through its forwarder
   }
   const left = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
   assert.ok(!left.includes(lab.netns(0)), `namespace left behind: ${left}`);
+});
+
+test('two labs at once (two processes): the first to go leaves the other routed, and only the last puts ip_forward back', { skip: why }, async () => {
+  const labModule = new URL('../../src/chaos/network-lab.ts', import.meta.url).pathname;
+  // Ours comes first, so it is the one that found ip_forward as it was before any lab.
+  const ours = NetworkLab.create(2);
+  const saved = readFileSync('/run/qmqchaos/ip_forward.saved', 'utf8').trim();
+  // The other lab lives in a child process: namespaces are named after their process.
+  const script = `import { NetworkLab } from ${JSON.stringify(labModule)};
+const lab = NetworkLab.create(2);
+console.log(JSON.stringify({ ns: [lab.netns(0), lab.netns(1)], addr0: lab.nodeAddress(0) }));
+process.stdin.resume();
+process.stdin.on('end', () => { lab.destroy(); process.exit(0); });`;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  let server: ReturnType<typeof spawn> | undefined;
+  try {
+    await waitFor('the other lab', () => out.includes('\n'), 20_000);
+    const other = JSON.parse(out) as { ns: string[]; addr0: string };
+    server = spawn('ip', ['netns', 'exec', other.ns[0], process.execPath, '-e', `require('net').createServer(s=>s.end()).listen(7000,'${other.addr0}',()=>console.log('up'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let up = '';
+    server.stdout!.on('data', (d) => (up += d));
+    await waitFor('the server in the other lab', () => up.includes('up'), 10_000);
+    assert.equal(canConnectFrom(other.ns[1], other.addr0, 7000), true, 'the other lab routes while ours lives');
+
+    ours.destroy();
+    assert.equal(readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim(), '1', 'ip_forward stays on while another lab lives');
+    assert.equal(canConnectFrom(other.ns[1], other.addr0, 7000), true, 'the other lab still routes after ours is gone');
+
+    server.kill('SIGKILL');
+    child.stdin!.end();
+    await new Promise((r) => child.once('exit', r));
+    const left = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+    assert.ok(!other.ns.some((n) => left.includes(n)), `the other lab's namespaces left behind: ${left}`);
+    // Other test files may hold labs of their own; the value comes back once none is left.
+    if (!/^qmqc\d+x\d+/m.test(left)) assert.equal(readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim(), saved, 'the last lab put ip_forward back');
+  } finally {
+    server?.kill('SIGKILL');
+    if (child.exitCode === null) child.kill('SIGKILL');
+    ours.destroy();
+  }
 });
