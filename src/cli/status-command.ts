@@ -49,7 +49,7 @@ interface GroupReport {
   replicas: number;
   master: string | null;
   decision: string;
-  members: Array<{ node: string; role: string; epoch: number | null; position: number | null; lagBytes: number | null; znode: string; reason: string | null }>;
+  members: Array<{ node: string; role: string; epoch: number | null; position: number | null; lagBytes: number | null; znode: string; reason: string | null; standingAside: string | null }>;
 }
 
 /**
@@ -96,6 +96,7 @@ async function runZkStatus(opts: { zk: string; path: string; json?: boolean; rep
         lagBytes: master?.log && m.log && m !== master ? Math.max(0, master.log.position - m.log.position) : null,
         znode: m.znode,
         reason: m.reason ?? null,
+        standingAside: m.standingAside ?? null,
       })),
     };
   });
@@ -110,7 +111,7 @@ async function runZkStatus(opts: { zk: string; path: string; json?: boolean; rep
     if (!g.master) lines.push(`  why: ${g.decision}`);
     const rows = [['node', 'role', 'epoch', 'position', 'lag', 'note']];
     for (const m of g.members) {
-      rows.push([m.node, m.role, String(m.epoch ?? '-'), String(m.position ?? '-'), m.lagBytes === null ? '-' : String(m.lagBytes), m.reason ?? '']);
+      rows.push([m.node, m.role, String(m.epoch ?? '-'), String(m.position ?? '-'), m.lagBytes === null ? '-' : String(m.lagBytes), (m.standingAside && !(m.reason ?? '').includes('standing aside') ? '(standing aside) ' : '') + (m.reason ?? '')]);
     }
     const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
     for (const r of rows) lines.push('  ' + r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd());

@@ -21,6 +21,11 @@ export interface ElectionMember {
   /** The sequence number ZooKeeper gave the member's EPHEMERAL_SEQUENTIAL znode. */
   sequence: number;
   role: MemberRole;
+  /**
+   * The node stands aside (`standAsideReason` in stand-aside.ts): as master it could reach no
+   * slave, so it lets the others elect one of themselves. It still counts as a member.
+   */
+  standingAside?: boolean;
 }
 
 export interface ElectionInput {
@@ -177,6 +182,25 @@ export function decideMaster(input: ElectionInput): ElectionDecision {
       master: sitting.nodeId,
       log: sitting.log,
       reason: `${sitting.nodeId} stays master (${formatLog(sitting.log)}); ${reported.length} of ${input.replicas} nodes have reported`,
+      have,
+      need,
+      warnings,
+    };
+  }
+
+  // A member standing aside wins only if the others cannot make a quorum without it. Passing
+  // over its longer log loses nothing acknowledged: it stands aside only under a level that
+  // waits for replicas/2 slaves, so every acknowledged record is also on replicas/2 of the
+  // others, and any replicas/2+1 of those others include one of them (DESIGN §4).
+  const eligible = reported.filter((m) => !m.standingAside);
+  if (eligible.length >= need && eligible.length < reported.length) {
+    const pick = [...eligible].sort(betterCandidate)[0];
+    const aside = reported.filter((m) => m.standingAside).map((m) => m.nodeId).sort();
+    return {
+      kind: 'elected',
+      master: pick.nodeId,
+      log: pick.log,
+      reason: `${pick.nodeId} elected: highest log (${formatLog(pick.log)}) of the ${eligible.length} nodes not standing aside (${aside.join(', ')} ${aside.length === 1 ? 'stands' : 'stand'} aside); ${reported.length} of ${input.replicas} nodes have reported (need ${need})`,
       have,
       need,
       warnings,

@@ -21,10 +21,11 @@ import type { MessageStore, RecoveredState, StoredMessage, StoreOp, StoreStats }
 import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
 import { QmqError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
-import { compareLog, formatLog, type LogPosition } from './election.js';
+import { compareLog, formatLog, quorumSize, type LogPosition } from './election.js';
 import type { HaEvents, HaMode, HaStatus } from './ha-mode.js';
 import { clearUnconfirmedEpoch, electionPosition, noteUnconfirmedEpoch, readUnconfirmedEpoch, type UnconfirmedEpoch } from './unconfirmed-epoch.js';
 import { parseSyncLevel, slaveAcksNeeded, type SyncLevel } from './quorum.js';
+import { standAsideReason } from './stand-aside.js';
 import { ReplicatedStore, ReplicationClient, ReplicationServer, type ReplicationClientOptions, type ReplicationServerOptions, type SlaveProgress } from './replication/index.js';
 import { parseBind } from './replication/replication-server.js';
 import { ZkElector, type ElectorOptions, type GroupView } from './zookeeper/elector.js';
@@ -116,6 +117,11 @@ const RETRY_MS = 500;
 const MAX_TAKEOVER_RETRY_MS = 8000;
 /** How long a slave waits for the master's replication port to accept before trying again later. */
 const PROBE_TIMEOUT_MS = 1000;
+/**
+ * How long a node that stood aside stays out of the election (stand-aside.ts) unless it starts
+ * following a master sooner. If the others cannot serve either, the election falls back to it.
+ */
+const STAND_ASIDE_MS = 30_000;
 
 /**
  * Journal failures (a writer that stopped, a reopen that failed) further apart than this are
@@ -269,6 +275,11 @@ export class ReplicatedMode implements HaMode {
   private suspendTimer: TimerHandle | null = null;
   private lastPublishedLog: LogPosition | null = null;
   private stopped = false;
+  /** Since when (clock ms) fewer slaves than the sync level needs have been logged in while we lead. */
+  private slavesShortSince: number | null = null;
+  /** Why we stand aside from the election (published), and until when. */
+  private standingAside: string | undefined;
+  private standingAsideUntil = 0;
 
   constructor(
     private readonly config: BrokerConfig,
@@ -358,6 +369,7 @@ export class ReplicatedMode implements HaMode {
         replication: this.serverAddress,
         following: this.following ?? undefined,
         lastDemotion: this.lastDemotion,
+        standingAside: this.standingAside,
         journalFailure: this.journalFailure ?? undefined,
         slaves: this.server?.slaves() ?? [],
         members: view ? memberTable(view, this.config.brokerName) : [],
@@ -492,7 +504,9 @@ export class ReplicatedMode implements HaMode {
 
     if (this.phase === 'master' || this.phase === 'taking-over') {
       if (d.kind === 'elected' && d.master === this.nodeId) return;
-      await this.demote(d.kind === 'no-master' ? `lost the quorum (${d.reason})` : `${d.master} is master now (${d.reason})`);
+      // Standing aside may have let the others elect before our queued demotion ran.
+      const why = d.kind === 'no-master' ? `lost the quorum (${d.reason})` : `${d.master} is master now (${d.reason})`;
+      await this.demote(this.standingAside === undefined ? why : `standing aside: ${this.standingAside}`);
     }
 
     if (d.kind === 'no-master') {
@@ -560,6 +574,8 @@ export class ReplicatedMode implements HaMode {
     this.client = client;
     this.following = { nodeId: master.nodeId, address, epoch };
     this.phase = 'following';
+    // Following works: nothing left to stand aside from.
+    this.standingAside = undefined;
     this.epoch = epoch;
     const reason = `slave of ${master.nodeId} at epoch ${epoch}`;
     this.setReason(reason);
@@ -857,7 +873,59 @@ export class ReplicatedMode implements HaMode {
     // waiting for a takeover that cannot happen (DESIGN §4, the early send).
     const log = this.journalFailure ? null : (change.log ?? this.logPosition());
     this.lastPublishedLog = log;
-    await this.elector.publish({ ...change, log });
+    await this.elector.publish({ ...change, log, standingAside: this.standingAside });
+  }
+
+  /**
+   * Runs every second: a leader that no slave has reached for a while stands aside while the
+   * others are alive (stand-aside.ts), and a node whose time aside is over rejoins the election.
+   */
+  private checkStandAside(): void {
+    const now = this.clock.now();
+    const leading = this.phase === 'master' || this.phase === 'taking-over';
+    if (this.standingAside !== undefined && !leading && now >= this.standingAsideUntil) {
+      this.standingAside = undefined;
+      this.logger.info({ nodeId: this.nodeId }, 'no longer standing aside; a candidate again');
+      void this.publish({});
+      this.scheduleReconcile();
+    }
+    const needed = this.level.remote === 'none' ? 0 : slaveAcksNeeded(this.cfg.replicas);
+    const connected = this.server?.slaves().length ?? 0;
+    if (!leading || connected >= needed) {
+      this.slavesShortSince = null;
+      return;
+    }
+    this.slavesShortSince ??= now;
+    const view = this.elector.view;
+    const others = new Set((view?.members ?? []).filter((m) => m.brokerName === this.config.brokerName && m.nodeId !== this.nodeId).map((m) => m.nodeId)).size;
+    const why = standAsideReason({
+      leading,
+      slavesNeeded: needed,
+      slavesConnected: connected,
+      shortSince: this.slavesShortSince,
+      now,
+      graceMs: this.standAsideGraceMs,
+      othersRegistered: others,
+      quorum: quorumSize(this.cfg.replicas),
+    });
+    if (!why) return;
+    this.slavesShortSince = null;
+    this.standingAside = why;
+    this.standingAsideUntil = now + STAND_ASIDE_MS;
+    this.logger.warn({ nodeId: this.nodeId, epoch: this.epoch, forMs: STAND_ASIDE_MS }, `standing aside: ${why}`);
+    // Nothing waiting can be acknowledged; answer it now rather than at syncTimeout.
+    this.store?.fence(`standing aside: ${why}`);
+    void this.run(() => this.demote(`standing aside: ${why}`));
+  }
+
+  /**
+   * How long a leader may lack slaves before it stands aside: a slave that lost its stream logs in
+   * again within a second or two, one following a new master needs the session timeout to learn
+   * of it, and one that just started reads its whole log before it connects (seconds for a large
+   * log on a busy machine); well past all of these, and well below syncTimeout's 30 s.
+   */
+  private get standAsideGraceMs(): number {
+    return Math.max(10_000, 5 * (this.elector?.grantedSessionTimeoutMs ?? this.cfg.zkSessionTimeoutMs));
   }
 
   private schedulePositionPublish(): void {
@@ -869,6 +937,7 @@ export class ReplicatedMode implements HaMode {
         const log = this.logPosition();
         if (!this.lastPublishedLog || compareLog(log, this.lastPublishedLog) !== 0) void this.publish({ log });
       }
+      if (!this.stopped) this.checkStandAside();
       this.schedulePositionPublish();
     });
   }
@@ -909,5 +978,6 @@ export function memberTable(view: GroupView, brokerName: string): Array<Record<s
     replication: m.replication,
     clientUrls: m.clientUrls,
     reason: m.reason,
+    standingAside: m.standingAside,
   }));
 }

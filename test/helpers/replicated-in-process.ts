@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { defaultConfig, validateConfig } from '../../src/config/index.js';
 import type { BrokerConfig } from '../../src/config/types.js';
 import type { ReplicationFactory } from '../../src/ha/replicated-mode.js';
+import type { SlaveProgress } from '../../src/ha/replication/types.js';
 import type { JournalStore } from '../../src/store/journal/journal-store.js';
 import type { MessageStore } from '../../src/store/message-store.js';
 import { QmqError } from '../../src/util/errors.js';
@@ -69,6 +70,12 @@ export interface FakeReplicationOptions {
   hangFollowers?: boolean;
   /** Sees each follow attempt; what it returns runs when that attempt is stopped. */
   onFollow?: (address: string, epoch: number) => (() => void) | void;
+  /** Slaves a master reports logged in (default 2: enough that no master stands aside, stand-aside.ts). */
+  slavesConnected?: number;
+}
+
+function fakeSlaves(n: number): SlaveProgress[] {
+  return Array.from({ length: n }, (_, i) => ({ nodeId: `fake-slave-${i + 1}`, address: `127.0.0.1:${40000 + i}`, received: 0, synced: 0, lagBytes: 0, connectedAt: 0 }));
 }
 
 /** Replication faked away, so only the control path (election, epochs, roles) runs for real. */
@@ -77,7 +84,7 @@ export function fakeReplication(o: FakeReplicationOptions = {}): ReplicationFact
     server: () => ({
       start: o.start ?? (async () => ({ host: '127.0.0.1', port: 1 + Math.floor(Math.random() * 60000) })),
       waitForSync: o.confirmsMarker === false ? () => new Promise<void>(() => {}) : async () => {},
-      slaves: () => [],
+      slaves: () => fakeSlaves(o.slavesConnected ?? 2),
       onFenced: () => {},
       stop: async () => {},
     }),

@@ -28,6 +28,8 @@ export interface MemberRecord {
   reason?: string;
   /** The node's configured group size, so `status --zk` can judge the quorum without a config. */
   replicas?: number;
+  /** Why this node stands aside from the election for now (stand-aside.ts); absent when it does not. */
+  standingAside?: string;
 }
 
 export interface ListedMember extends MemberRecord {
@@ -72,6 +74,7 @@ export function decodeMember(name: string, data: Buffer): ListedMember | null {
     following: typeof raw.following === 'string' ? raw.following : undefined,
     reason: typeof raw.reason === 'string' ? raw.reason : undefined,
     replicas: Number.isSafeInteger(raw.replicas) ? (raw.replicas as number) : undefined,
+    standingAside: typeof raw.standingAside === 'string' && raw.standingAside !== '' ? raw.standingAside : undefined,
   };
 }
 
@@ -92,5 +95,6 @@ export function electionMembers(members: readonly ListedMember[], brokerName: st
     weight: m.weight,
     sequence: m.sequence,
     role: m.role,
+    standingAside: m.standingAside !== undefined,
   }));
 }
