@@ -17,7 +17,7 @@ export const FAULT_VARIANTS: Record<FaultKind, readonly string[]> = {
   kill: ['master', 'slave'],
   pause: ['master', 'slave'],
   zk: ['one', 'two'],
-  partition: ['isolate-master', 'isolate-slave', 'split'],
+  partition: ['isolate-master', 'isolate-slave', 'split', 'cut-master'],
   disk: ['truncate-last', 'flip-old'],
 };
 
@@ -54,7 +54,10 @@ export function planFaults(rng: Rng, o: ScheduleOptions): ScheduledFault[] {
     const { kind, variant } = rng.pick(choices);
     // A partition sometimes heals inside the session timeout / lease (a stall) and sometimes
     // outlasts it (a failover, with the cut-off node still believing it leads).
-    const holdMs = kind === 'pause' ? o.pauseMs + rng.int(1000) : kind === 'partition' ? 1000 + rng.int(o.pauseMs) : 500 + rng.int(2500);
+    // A master cut off from its peers only is held past the ~12.5 s before it stands aside (its
+    // slaves count as gone 2.5 s after their last ack, then a 10 s grace).
+    const holdMs =
+      kind === 'pause' ? o.pauseMs + rng.int(1000) : variant === 'cut-master' ? 15_000 + rng.int(o.pauseMs) : kind === 'partition' ? 1000 + rng.int(o.pauseMs) : 500 + rng.int(2500);
     // Leave room to heal and to see acks afterwards before the run ends.
     if (t + holdMs + minGapMs > o.durationMs) break;
     out.push({ atMs: t, kind, variant, holdMs });
@@ -116,6 +119,11 @@ async function inject(cluster: ChaosCluster, f: ScheduledFault, rng: Rng): Promi
       if (f.variant === 'isolate-master') {
         lab.isolate(mi);
         return { target: `isolate master ${cluster.nodes[mi]!.name}`, heal: async () => lab.heal() };
+      }
+      if (f.variant === 'cut-master') {
+        // The master loses its peers only: ZooKeeper and the clients still reach it (DESIGN §4 rule 7).
+        for (const o of others) lab.cut(mi, o);
+        return { target: `cut master ${cluster.nodes[mi]!.name} from its peers (ZooKeeper and clients still reach it)`, heal: async () => lab.heal() };
       }
       if (f.variant === 'isolate-slave') {
         const si = rng.pick(others);

@@ -106,7 +106,7 @@ export async function startReplicatedCluster(dir: string, o: ReplicatedClusterOp
     servicePorts: (i) => network.servicePorts(i),
     supports: new Set([
       'kill:master', 'kill:slave', 'pause:master', 'pause:slave', 'zk:one', 'zk:two', 'disk:truncate-last', 'disk:flip-old',
-      ...(network.lab ? ['partition:isolate-master', 'partition:isolate-slave', 'partition:split'] : []),
+      ...(network.lab ? ['partition:isolate-master', 'partition:isolate-slave', 'partition:split', 'partition:cut-master'] : []),
     ]),
     unsupported: network.unavailable ? { partition: network.unavailable } : {},
     master: () => findMaster(nodes),

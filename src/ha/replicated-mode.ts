@@ -122,6 +122,11 @@ const PROBE_TIMEOUT_MS = 1000;
  * following a master sooner. If the others cannot serve either, the election falls back to it.
  */
 const STAND_ASIDE_MS = 30_000;
+/**
+ * A slave silent for longer than this does not count as reaching us (stand-aside.ts): slaves ack
+ * at least once a heartbeat (1 s), while the master drops a silent session only after 5 of them.
+ */
+const SLAVE_SILENT_MS = 2500;
 
 /**
  * Journal failures (a writer that stopped, a reopen that failed) further apart than this are
@@ -890,7 +895,7 @@ export class ReplicatedMode implements HaMode {
       this.scheduleReconcile();
     }
     const needed = this.level.remote === 'none' ? 0 : slaveAcksNeeded(this.cfg.replicas);
-    const connected = this.server?.slaves().length ?? 0;
+    const connected = (this.server?.slaves() ?? []).filter((sl) => (sl.silentMs ?? 0) <= SLAVE_SILENT_MS).length;
     if (!leading || connected >= needed) {
       this.slavesShortSince = null;
       return;

@@ -15,7 +15,7 @@ export interface StandAsideInput {
   leading: boolean;
   /** Slaves whose acknowledgement a send waits for: replicas/2 under remote/quorum levels, 0 under local ones. */
   slavesNeeded: number;
-  /** Slaves logged in to our replication server now (streaming or catching up: they reach us). */
+  /** Slaves logged in to our replication server and heard from lately (streaming or catching up: they reach us). */
   slavesConnected: number;
   /** Since when (clock ms) fewer than `slavesNeeded` slaves have been logged in; null if enough are. */
   shortSince: number | null;

@@ -30,6 +30,20 @@ test('only faults the cluster supports are planned', () => {
   assert.deepEqual(planFaults(seededRng(1), { durationMs: 60_000, kinds: ['zk'], supported: new Set(['kill:master']), pauseMs: 3000 }), []);
 });
 
+test('a cut of the master from its peers holds past the ~12.5 s after which the master stands aside; other partitions hold 1 s to 1 s + pauseMs', () => {
+  const supported = new Set(['partition:isolate-master', 'partition:isolate-slave', 'partition:split', 'partition:cut-master']);
+  let cuts = 0;
+  for (let seed = 1; seed <= 30; seed++) {
+    for (const f of planFaults(seededRng(seed), { durationMs: 60_000, kinds: ['partition'], supported, pauseMs: 4000 })) {
+      if (f.variant === 'cut-master') {
+        cuts++;
+        assert.ok(f.holdMs >= 15_000 && f.holdMs < 19_000, `cut-master holds ${f.holdMs} ms`);
+      } else assert.ok(f.holdMs >= 1000 && f.holdMs < 5000, `${f.variant} holds ${f.holdMs} ms`);
+    }
+  }
+  assert.ok(cuts > 0, 'some seed plans a cut of the master');
+});
+
 test('unknown fault kinds are refused by name', () => {
   assert.throws(() => parseFaultKinds('kill,flood'), /unknown fault 'flood'/);
 });

@@ -97,6 +97,7 @@ export class SlaveSession {
       sentEarlyBytes: this.sentEarlyBytes,
       sentFromDiskBytes: this.sentFromDiskBytes,
       syncDuty: this.syncDuty,
+      silentMs: this.clock.now() - this.lastHeard,
       state: this.state,
     };
   }

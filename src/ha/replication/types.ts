@@ -24,4 +24,6 @@ export interface SlaveProgress {
   sentFromDiskBytes?: number;
   /** Additive: this slave fdatasyncs each group before acknowledging it; the others defer their syncs. */
   syncDuty?: boolean;
+  /** Additive: ms since anything was heard from the slave (it acks at least every heartbeat, 1 s). */
+  silentMs?: number;
 }
