@@ -56,21 +56,26 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-/** PIDs of other live processes that have namespaces of a lab. */
-function otherLiveLabs(): number[] {
+/** The namespaces labs made (`qmqc<pid>x<i>`), with the PID of the process that made each. */
+function labNamespaces(): { name: string; pid: number }[] {
   let list = '';
   try {
     list = run('ip', ['netns', 'list']);
   } catch {
     return [];
   }
-  const pids = new Set<number>();
+  const out: { name: string; pid: number }[] = [];
   for (const line of list.split('\n')) {
-    const m = new RegExp(`^${PREFIX}(\\d+)x\\d+`).exec(line);
-    const pid = m ? Number(m[1]) : 0;
-    if (pid > 0 && pid !== process.pid && pidAlive(pid)) pids.add(pid);
+    const name = line.split(' ')[0] ?? '';
+    const m = new RegExp(`^${PREFIX}(\\d+)x\\d+$`).exec(name);
+    if (m) out.push({ name, pid: Number(m[1]) });
   }
-  return [...pids];
+  return out;
+}
+
+/** PIDs of other live processes that have namespaces of a lab. */
+function otherLiveLabs(): number[] {
+  return [...new Set(labNamespaces().filter((n) => n.pid !== process.pid && pidAlive(n.pid)).map((n) => n.pid))];
 }
 
 /** Runs `fn` holding the labs' lock (an OFD lock: the kernel drops it if this process dies). */
@@ -118,21 +123,9 @@ export function networkLabUnavailable(): string | undefined {
 
 /** Deletes namespaces left behind by chaos runs whose process is gone. */
 export function removeStaleNamespaces(): string[] {
-  const removed: string[] = [];
-  let list = '';
-  try {
-    list = run('ip', ['netns', 'list']);
-  } catch {
-    return removed;
-  }
-  for (const line of list.split('\n')) {
-    const name = line.split(' ')[0] ?? '';
-    const m = new RegExp(`^${PREFIX}(\\d+)x\\d+$`).exec(name);
-    if (!m || pidAlive(Number(m[1]))) continue;
-    tryRun('ip', ['netns', 'del', name]);
-    removed.push(name);
-  }
-  return removed;
+  const stale = labNamespaces().filter((n) => !pidAlive(n.pid));
+  for (const n of stale) tryRun('ip', ['netns', 'del', n.name]);
+  return stale.map((n) => n.name);
 }
 
 export class NetworkLab {
