@@ -4,7 +4,7 @@ import { execFile, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { promisify } from 'node:util';
-import { NetworkLab, networkLabUnavailable } from '../../src/chaos/network-lab.js';
+import { NetworkLab, networkLabUnavailable, removeStaleNamespaces } from '../../src/chaos/network-lab.js';
 import { NodeNetwork } from '../../src/chaos/node-network.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -141,5 +141,28 @@ process.stdin.on('end', () => { lab.destroy(); process.exit(0); });`;
     server?.kill('SIGKILL');
     if (child.exitCode === null) child.kill('SIGKILL');
     ours.destroy();
+  }
+});
+
+test('the sweep deletes namespaces of dead processes and keeps those of live ones', { skip: why }, () => {
+  // 4194303 is the highest PID Linux can hand out (pid_max is 32768 by default): not a live process.
+  const dead = 'qmqc4194303x0';
+  const live = `qmqc${process.pid}x9`;
+  execFileSync('ip', ['netns', 'add', dead]);
+  execFileSync('ip', ['netns', 'add', live]);
+  try {
+    const removed = removeStaleNamespaces();
+    assert.ok(removed.includes(dead), `removed: ${removed.join(', ')}`);
+    assert.ok(!removed.includes(live));
+    const left = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+    assert.ok(!left.includes(dead) && left.includes(live), left);
+  } finally {
+    for (const n of [dead, live]) {
+      try {
+        execFileSync('ip', ['netns', 'del', n], { stdio: 'ignore' });
+      } catch {
+        // already gone
+      }
+    }
   }
 });
