@@ -71,6 +71,35 @@ describe('STOMP features through a real broker process', () => {
     await c.close();
   });
 
+  test('the browse ends with an empty MESSAGE that names the browsed queue (as ActiveMQ 5.17 sends it)', async () => {
+    const r = await raw();
+    r.write('SEND\ndestination:/queue/feat.browse-end\nreceipt:s\n\nonly\0');
+    await r.waitFrame('RECEIPT');
+    r.write('SUBSCRIBE\nid:b\ndestination:/queue/feat.browse-end\nbrowser:true\n\n\0');
+    assert.equal((await r.waitFrame('MESSAGE')).body.toString(), 'only');
+    const end = await r.waitFrame('MESSAGE');
+    assert.equal(header(end, 'browser'), 'end');
+    assert.equal(header(end, 'destination'), '/queue/feat.browse-end');
+    assert.equal(header(end, 'subscription'), 'b');
+    r.close();
+  });
+
+  test('a destination without a known prefix is a queue of that name (ActiveMQ 5.17 does the same)', async () => {
+    const r = await raw();
+    r.write('SEND\ndestination:feat.bare\nreceipt:s1\n\nbare name\0');
+    assert.equal(header(await r.waitFrame('RECEIPT'), 'receipt-id'), 's1');
+    r.write('SUBSCRIBE\nid:q\ndestination:/queue/feat.bare\n\n\0');
+    const m = await r.waitFrame('MESSAGE');
+    assert.equal(m.body.toString(), 'bare name');
+    assert.equal(header(m, 'destination'), '/queue/feat.bare');
+    // Subscribing by the bare name reaches the same queue.
+    r.write('UNSUBSCRIBE\nid:q\n\n\0SUBSCRIBE\nid:bare\ndestination:feat.bare\n\n\0SEND\ndestination:/queue/feat.bare\n\nby prefix\0');
+    const m2 = await r.waitFrame('MESSAGE');
+    assert.equal(m2.body.toString(), 'by prefix');
+    assert.equal(header(m2, 'subscription'), 'bare');
+    r.close();
+  });
+
   test('NACK redelivers with redelivered:true and a count, then dead-letters to ActiveMQ.DLQ after 6 redeliveries', async () => {
     const c = await connect(url);
     await c.send('/queue/feat.poison', 'poison', { persistent: 'true' });

@@ -14,11 +14,16 @@ describe('destination names (ActiveMQ LegacyFrameTranslator)', () => {
     ['/remote-temp-queue/ID:c1:reply', [{ kind: 'temp-queue', name: 'ID:c1:reply', localTemp: false }]],
     ['/queue/a,/topic/b', [{ kind: 'queue', name: 'a', localTemp: false }, { kind: 'topic', name: 'b', localTemp: false }]],
     ['/queue/a,b', [{ kind: 'queue', name: 'a', localTemp: false }, { kind: 'queue', name: 'b', localTemp: false }]],
+    // Without a known prefix, ActiveMQ 5.17 makes the whole name a queue (measured against it).
+    ['orders', [{ kind: 'queue', name: 'orders', localTemp: false }]],
+    ['queue/a', [{ kind: 'queue', name: 'queue/a', localTemp: false }]],
+    ['/exchange/x', [{ kind: 'queue', name: '/exchange/x', localTemp: false }]],
+    ['a.b,/topic/t', [{ kind: 'queue', name: 'a.b', localTemp: false }, { kind: 'topic', name: 't', localTemp: false }]],
   ];
   for (const [text, expected] of cases) {
     test(text, () => assert.deepEqual(parseDestinationHeader(text), expected));
   }
-  for (const bad of ['queue/a', '/exchange/x', '/queue/', '/queue/a,,b', '']) {
+  for (const bad of ['/queue/', '/topic/', '/queue/a,,b', '', ' ']) {
     test(`rejects ${JSON.stringify(bad)}`, () => assert.throws(() => parseDestinationHeader(bad), { code: 'QMQ-2001' }));
   }
   test('composites are grouped by kind', () => {

@@ -4,7 +4,8 @@ import type { DestinationKind, DestinationRef } from '../../broker/message.js';
 /**
  * ActiveMQ's STOMP destination names (LegacyFrameTranslator): `/queue/x`, `/topic/x`,
  * `/temp-queue/x`, `/temp-topic/x`, and the forms other connections see for someone else's
- * temporary destination, `/remote-temp-queue/ID:…` and `/remote-temp-topic/ID:…`.
+ * temporary destination, `/remote-temp-queue/ID:…` and `/remote-temp-topic/ID:…`. Any other
+ * name is a queue (see `parseOne`).
  */
 const PREFIXES: Array<[string, DestinationKind, boolean]> = [
   ['/queue/', 'queue', false],
@@ -31,10 +32,11 @@ export function parseOne(text: string): ParsedDestination {
       return { kind, name, localTemp: !remote && (kind === 'temp-queue' || kind === 'temp-topic') };
     }
   }
-  throw new QmqError(
-    'INVALID_DESTINATION',
-    `invalid destination "${text}": it must begin with one of /queue/ /topic/ /temp-queue/ /temp-topic/`,
-  );
+  // ActiveMQ 5.17 hands any other name to its default UnresolvableDestinationTransformer, which
+  // makes it a queue of exactly that name (`orders`, `a.b`, even `/foo/x`); MESSAGE frames then
+  // show it as `/queue/<name>`. ActiveMQ STOMP apps that send to bare names rely on this.
+  if (text.trim() === '') throw new QmqError('INVALID_DESTINATION', 'the destination is empty');
+  return { kind: 'queue', name: text, localTemp: false };
 }
 
 /**

@@ -1,4 +1,5 @@
-import type { AckMode, BrokerCoreApi, Connection } from '../../broker/api.js';
+import type { AckMode, BrokerCoreApi, Connection, DeliverySink } from '../../broker/api.js';
+import type { DestinationRef } from '../../broker/message.js';
 import type { StompFrame, StompVersion } from './frame.js';
 import type { Clock } from '../../util/clock.js';
 import type { Logger } from '../../util/logger.js';
@@ -52,7 +53,7 @@ export interface HandlerContext {
   /** Forgets the ack ids of deliveries up to and including this tag (after they are acked). */
   forgetAcked(tag: number, cumulativeSubscription?: string): void;
   /** Sends MESSAGE frames for a subscription. */
-  sinkFor(subscriptionId: string, ackMode: AckMode): import('../../broker/api.js').DeliverySink;
+  sinkFor(subscriptionId: string, ackMode: AckMode, destination: DestinationRef): DeliverySink;
   /** Called after a DISCONNECT's receipt is written. */
   requestClose(): void;
   /** Tracks a producer-side send for flow control. */

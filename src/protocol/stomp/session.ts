@@ -346,7 +346,7 @@ export class StompSession {
       resolveTemp: (kind, localName) => self.resolveTemp(kind, localName),
       tagForAck: (frame) => self.tagForAck(frame),
       forgetAcked: (tag) => self.forgetTag(tag),
-      sinkFor: (subscriptionId, ackMode) => self.sinkFor(subscriptionId, ackMode),
+      sinkFor: (subscriptionId, ackMode, destination) => self.sinkFor(subscriptionId, ackMode, destination),
       requestClose: () => self.transport.end(),
       trackSend: (p) => self.trackSend(p),
     };
@@ -365,7 +365,7 @@ export class StompSession {
 
   private render = (d: DestinationRef): string => renderDestination(d, (g) => this.tempGlobalToLocal.get(g));
 
-  private sinkFor(subscriptionId: string, ackMode: AckMode): DeliverySink {
+  private sinkFor(subscriptionId: string, ackMode: AckMode, destination: DestinationRef): DeliverySink {
     return {
       deliver: (d: Delivery) => {
         let ackId: string | undefined;
@@ -380,10 +380,10 @@ export class StompSession {
         this.write({ command: 'MESSAGE', headers, body: d.message.body });
       },
       browseEnd: () => {
-        // ActiveMQ ends a queue browse with an empty MESSAGE carrying `browser:end`.
+        // ActiveMQ ends a queue browse with an empty MESSAGE carrying `browser:end` and the browsed queue.
         this.write({
           command: 'MESSAGE',
-          headers: [['subscription', subscriptionId], ['message-id', 'BrowseDone'], ['destination', ''], ['browser', 'end']],
+          headers: [['subscription', subscriptionId], ['message-id', 'BrowseDone'], ['destination', this.render(destination)], ['browser', 'end']],
           body: Buffer.alloc(0),
         });
       },
