@@ -1,100 +1,14 @@
 import { describe, it, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import type { ClassicLevel } from 'classic-level';
-import { JournalIndex, type IndexOp, type IndexRecord } from '../../src/store/journal/leveldb-index.js';
-import { RecordType } from '../../src/store/journal/record-codec.js';
+import { add, holdBatchWrites, indexKit, Log, onEachBatch, wrapWrite } from '../helpers/journal-index-kit.js';
 
 const tmp = { kind: 'queue' as const, name: 'tmp' };
 const TMP = 'queue://tmp';
 
-/**
- * Holds each LevelDB batch write of `index` until the test releases it, so the test decides
- * exactly what happens while a flush is in progress instead of hoping the disk is slow enough.
- */
-function holdBatchWrites(index: JournalIndex): { started: () => number; waitStarted: (n: number) => Promise<void>; releaseAll: () => void } {
-  const db = (index as unknown as { db: ClassicLevel<Buffer, Buffer> }).db;
-  const realBatch = db.batch.bind(db) as () => ReturnType<ClassicLevel<Buffer, Buffer>['batch']>;
-  let started = 0;
-  let onStart: (() => void) | null = null;
-  let releaseAll!: () => void;
-  const released = new Promise<void>((r) => (releaseAll = r));
-  openGates.push(releaseAll);
-  (db as unknown as { batch: () => unknown }).batch = () => {
-    const batch = realBatch();
-    const realWrite = batch.write.bind(batch);
-    (batch as unknown as { write: (o?: object) => Promise<void> }).write = async (o?: object) => {
-      started++;
-      onStart?.();
-      await released;
-      await realWrite(o ?? {});
-    };
-    return batch;
-  };
-  return {
-    started: () => started,
-    waitStarted: async (n) => {
-      while (started < n) await new Promise<void>((r) => (onStart = r));
-    },
-    releaseAll,
-  };
-}
-
-/** Builds index records the way the writer would: consecutive positions, 100 bytes each. */
-class Log {
-  position = 0;
-  batch(ops: IndexOp[]): { records: IndexRecord[]; end: number } {
-    const records = ops.map((op) => {
-      const r: IndexRecord = { type: recordTypeOf(op), rewrite: false, position: this.position, length: 100, crc: this.position, op };
-      this.position += 100;
-      return r;
-    });
-    return { records, end: this.position };
-  }
-}
-
-function recordTypeOf(op: IndexOp): number {
-  switch (op.type) {
-    case 'add':
-      return RecordType.ADD;
-    case 'destination-add':
-      return RecordType.DESTINATION_ADD;
-    case 'destination-remove':
-      return RecordType.DESTINATION_REMOVE;
-    default:
-      return RecordType.REMOVE;
-  }
-}
-
-const add = (queue: string, seq: number): IndexOp => ({ type: 'add', queue, seq });
-
-/** Gates still closed when a test ends (a failed assertion): opened so close() does not hang. */
-const openGates: (() => void)[] = [];
-
 describe('JournalIndex: a queue dropped and recreated while a flush is in progress', () => {
-  const dirs: string[] = [];
-  const opened: JournalIndex[] = [];
-  afterEach(async () => {
-    for (const release of openGates.splice(0)) release();
-    for (const i of opened.splice(0)) await i.close().catch(() => {});
-    for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-  });
-
-  async function openIndex(dir?: string): Promise<{ index: JournalIndex; dir: string }> {
-    const d = dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'qmq-index-race-'));
-    if (!dir) dirs.push(d);
-    const index = await JournalIndex.open(path.join(d, 'index'), false);
-    opened.push(index);
-    return { index, dir: d };
-  }
-
-  function applyBatch(index: JournalIndex, log: Log, ops: IndexOp[]): { records: IndexRecord[] } {
-    const b = log.batch(ops);
-    index.apply(b.records, b.end, 1);
-    return b;
-  }
+  const kit = indexKit('qmq-index-race-');
+  afterEach(() => kit.cleanup());
+  const { openIndex, applyBatch } = kit;
 
   it('counts a re-added seq as new when the old one is still in the flushing layer', async () => {
     const { index, dir } = await openIndex();
@@ -114,7 +28,7 @@ describe('JournalIndex: a queue dropped and recreated while a flush is in progre
     await flushed;
     await index.flush();
     await index.close();
-    opened.pop();
+    kit.forgetLast();
 
     const { index: again } = await openIndex(dir);
     assert.equal(again.messageCount, 2);
@@ -170,24 +84,19 @@ describe('JournalIndex: a queue dropped and recreated while a flush is in progre
     const second = index.flush();
     applyBatch(index, log, [add(TMP, 3)]);
     const third = index.flush();
-    const db = (index as unknown as { db: ClassicLevel<Buffer, Buffer> }).db;
     // From here on writes go through one at a time; count how many are in LevelDB's hands at once.
     let inWrite = 0;
     let maxInWrite = 0;
-    const heldBatch = db.batch.bind(db) as () => ReturnType<ClassicLevel<Buffer, Buffer>['batch']>;
-    (db as unknown as { batch: () => unknown }).batch = () => {
-      const batch = heldBatch();
-      const write = batch.write.bind(batch);
-      (batch as unknown as { write: (o?: object) => Promise<void> }).write = async (o?: object) => {
+    onEachBatch(index, (batch) =>
+      wrapWrite(batch, async (write) => {
         maxInWrite = Math.max(maxInWrite, ++inWrite);
         try {
-          await write(o ?? {});
+          await write();
         } finally {
           inWrite--;
         }
-      };
-      return batch;
-    };
+      }),
+    );
     gate.releaseAll();
     await Promise.all([first, second, third]);
     assert.equal(maxInWrite, 1);

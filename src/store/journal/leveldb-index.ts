@@ -94,6 +94,12 @@ const json = (v: unknown): Buffer => Buffer.from(JSON.stringify(v), 'utf8');
  */
 class Layer {
   readonly msgs = new Map<string, Map<number, Loc | null>>();
+  /**
+   * Locations of messages first added in this layer: neither LevelDB nor an older layer holds
+   * them, so their removal drops the entry instead of writing a delete (a tombstone LevelDB
+   * would log, keep in its memtable and compact away later, once per message).
+   */
+  readonly fresh = new Set<Loc>();
   readonly dropped = new Set<string>();
   readonly tx = new Map<string, Loc>();
   size = 0;
@@ -285,6 +291,16 @@ export class JournalIndex {
     m.set(seq, loc);
   }
 
+  /** Drops a message added in the active layer from it; false if LevelDB or an older layer may hold it. */
+  private forgetFresh(queue: string, seq: number): boolean {
+    const m = this.active.msgs.get(queue);
+    const loc = m?.get(seq);
+    if (!loc || !this.active.fresh.delete(loc)) return false;
+    m!.delete(seq);
+    this.active.size--;
+    return true;
+  }
+
   private dropQueue(queue: string): void {
     const m = this.active.msgs.get(queue);
     if (m) {
@@ -331,6 +347,7 @@ export class JournalIndex {
         // while a flush still holds it in the frozen layer, or the new message goes uncounted.
         const existing = r.rewrite ? this.locate(op.queue, op.seq) : this.locateInLayers(op.queue, op.seq);
         this.setMsg(op.queue, op.seq, loc);
+        if (!r.rewrite && existing === undefined) this.active.fresh.add(loc);
         const q = this.touchQueue(op.queue);
         if (!existing) q.count++;
         if (op.seq > q.lastSeq) q.lastSeq = op.seq;
@@ -338,7 +355,7 @@ export class JournalIndex {
       }
       case 'remove': {
         if (!this.locate(op.queue, op.seq)) return;
-        this.setMsg(op.queue, op.seq, null);
+        if (!this.forgetFresh(op.queue, op.seq)) this.setMsg(op.queue, op.seq, null);
         this.touchQueue(op.queue).count--;
         return;
       }
@@ -485,6 +502,8 @@ export class JournalIndex {
         if (!am.has(seq)) {
           am.set(seq, loc);
           active.size++;
+          // Still in no LevelDB write: a removal now may simply drop it.
+          if (loc && layer.fresh.has(loc)) active.fresh.add(loc);
         }
       }
     }
