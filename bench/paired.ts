@@ -1,12 +1,13 @@
 /**
- * `node --import tsx bench/paired.ts [--blocks N] [--scenarios receipted-1p:300,concurrent-16p:1600]`:
+ * `node --import tsx bench/paired.ts [--blocks N] [--scenarios receipted-1p:300,concurrent-16p:1600] [--sync LEVEL]`:
  * the single node and the 3-node group (the same two brokers `npm run bench` starts), measured
  * in many short blocks that take turns, the order rotating each block. One run of the main bench
  * compares 3 rounds, and on a shared VM one round can be 3× another; here a slow spell falls on
  * both brokers alike. Prints one JSON line per scenario and broker: the rate (all messages over
  * all timed time), the ratio to the single node, CPU µs per message of every broker process
  * (from /proc, over whole blocks: sends and the queue's drain) and, for the group, the master's
- * journal writer counts (batches per group commit).
+ * journal writer counts (batches per group commit). The group runs at `quorum_disk` (issue 5's
+ * targets) unless `--sync` names another level, to compare what each level costs.
  */
 import { readFileSync } from 'node:fs';
 import { QUICK_COUNTS, type BenchCounts } from './args.js';
@@ -15,13 +16,15 @@ import { ReplicatedGroup } from './brokers/replicated.js';
 import type { BenchBroker } from './brokers/types.js';
 import { blockOrder, cpuMsFromStat, summarizeBlocks, type BlockSample } from './paired-stats.js';
 import { cleanupAll } from './processes.js';
+import { parseSyncLevel } from '../src/ha/quorum.js';
 import { SCENARIOS, warmUp, type ScenarioContext } from './scenarios.js';
 
 type Shared = keyof typeof SCENARIOS;
 const SUPPORTED: readonly Shared[] = ['receipted-1p', 'pipelined-1p', 'concurrent-16p'];
 
-function parse(argv: readonly string[]): { blocks: number; scenarios: [Shared, number][] } {
+function parse(argv: readonly string[]): { blocks: number; scenarios: [Shared, number][]; sync: string } {
   let blocks = 16;
+  let sync = 'quorum_disk';
   let scenarios: [Shared, number][] = [['receipted-1p', 300], ['concurrent-16p', 1600]];
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i + 1];
@@ -37,9 +40,13 @@ function parse(argv: readonly string[]): { blocks: number; scenarios: [Shared, n
         return [name as Shared, Number(count)];
       });
       i++;
-    } else throw new Error(`usage: paired.ts [--blocks N] [--scenarios receipted-1p:300,concurrent-16p:1600]; unexpected "${argv[i]}"`);
+    } else if (argv[i] === '--sync' && v) {
+      parseSyncLevel(v.split(','));
+      sync = v;
+      i++;
+    } else throw new Error(`usage: paired.ts [--blocks N] [--scenarios receipted-1p:300,concurrent-16p:1600] [--sync LEVEL]; unexpected "${argv[i]}"`);
   }
-  return { blocks, scenarios };
+  return { blocks, scenarios, sync };
 }
 
 /** The quick set's counts with every per-scenario count set to one block's messages. */
@@ -51,9 +58,9 @@ const log = (msg: string) => process.stderr.write(`paired: ${msg}\n`);
 const cpuOf = (pid: number) => cpuMsFromStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
 
 async function main(): Promise<void> {
-  const { blocks, scenarios } = parse(process.argv.slice(2));
+  const { blocks, scenarios, sync } = parse(process.argv.slice(2));
   const single = await startQuorumMq();
-  const group = await ReplicatedGroup.start(log);
+  const group = await ReplicatedGroup.start(log, sync);
   const context = (broker: BenchBroker, tag: string, messages: number): ScenarioContext => ({
     broker, counts: counts(messages), body: Buffer.alloc(1024, 0x78), runTag: `paired-${Date.now().toString(36)}-${tag}`, state: {}, log,
   });
@@ -104,7 +111,7 @@ async function main(): Promise<void> {
     }
     for (const row of summarizeBlocks(samples, single.label)) {
       const m = writerDelta.master;
-      const extra = row.broker === group.label && m?.groups ? { writers: writerDelta, batchesPerGroup: Number((m.batches / m.groups).toFixed(2)) } : {};
+      const extra = row.broker === group.label ? { sync, ...(m?.groups ? { writers: writerDelta, batchesPerGroup: Number((m.batches / m.groups).toFixed(2)) } : {}) } : {};
       process.stdout.write(JSON.stringify({ paired: scenario, ...row, ...extra }) + '\n');
     }
   }
