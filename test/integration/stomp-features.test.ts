@@ -146,6 +146,7 @@ describe('STOMP features through a real broker process', () => {
     const m = await r.waitFrame('MESSAGE');
     assert.equal(m.body.toString(), 'old');
     assert.equal(header(m, 'ack'), undefined, 'no ack header before 1.2');
+    assert.equal(header(m, 'subscription'), undefined, 'no subscription header for a SUBSCRIBE without id (STOMP 1.0, as ActiveMQ)');
     r.write(`ACK\nmessage-id:${header(m, 'message-id')}\nreceipt:a1\n\n\0`);
     assert.equal(header(await r.waitFrame('RECEIPT'), 'receipt-id'), 'a1');
     r.close();

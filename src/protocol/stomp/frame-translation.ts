@@ -78,14 +78,15 @@ export function buildSendRequest(destination: DestinationRef, f: SendFields, bod
  */
 export function messageHeaders(
   d: Delivery,
-  opts: { ackId?: string; render: (dest: DestinationRef) => string },
+  opts: { ackId?: string; render: (dest: DestinationRef) => string; showSubscription?: boolean },
 ): Array<[string, string]> {
   const m: Message = d.message;
   const out: Array<[string, string]> = [
     ['destination', opts.render(m.destination)],
     ['message-id', m.id],
-    ['subscription', d.subscriptionId],
   ];
+  // STOMP 1.0 §SUBSCRIBE: a MESSAGE names its subscription only if the SUBSCRIBE gave an id.
+  if (opts.showSubscription !== false) out.push(['subscription', d.subscriptionId]);
   // STOMP 1.2 §MESSAGE: with client acks the MESSAGE carries an `ack` header to echo back.
   if (opts.ackId !== undefined) out.push(['ack', opts.ackId]);
   out.push(['expires', String(m.expires)], ['priority', String(m.priority)], ['timestamp', String(m.timestamp)]);

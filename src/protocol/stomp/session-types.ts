@@ -52,8 +52,11 @@ export interface HandlerContext {
   tagForAck(frame: StompFrame): number;
   /** Forgets the ack ids of deliveries up to and including this tag (after they are acked). */
   forgetAcked(tag: number, cumulativeSubscription?: string): void;
-  /** Sends MESSAGE frames for a subscription. */
-  sinkFor(subscriptionId: string, ackMode: AckMode, destination: DestinationRef): DeliverySink;
+  /**
+   * Sends MESSAGE frames for a subscription. `idGiven`: the SUBSCRIBE named its id (STOMP 1.0 may
+   * leave it out; the destination stands in, and the MESSAGE frames then carry no `subscription`).
+   */
+  sinkFor(subscriptionId: string, ackMode: AckMode, destination: DestinationRef, idGiven: boolean): DeliverySink;
   /** Called after a DISCONNECT's receipt is written. */
   requestClose(): void;
   /** Tracks a producer-side send for flow control. */

@@ -346,7 +346,7 @@ export class StompSession {
       resolveTemp: (kind, localName) => self.resolveTemp(kind, localName),
       tagForAck: (frame) => self.tagForAck(frame),
       forgetAcked: (tag) => self.forgetTag(tag),
-      sinkFor: (subscriptionId, ackMode, destination) => self.sinkFor(subscriptionId, ackMode, destination),
+      sinkFor: (subscriptionId, ackMode, destination, idGiven) => self.sinkFor(subscriptionId, ackMode, destination, idGiven),
       requestClose: () => self.transport.end(),
       trackSend: (p) => self.trackSend(p),
     };
@@ -365,7 +365,7 @@ export class StompSession {
 
   private render = (d: DestinationRef): string => renderDestination(d, (g) => this.tempGlobalToLocal.get(g));
 
-  private sinkFor(subscriptionId: string, ackMode: AckMode, destination: DestinationRef): DeliverySink {
+  private sinkFor(subscriptionId: string, ackMode: AckMode, destination: DestinationRef, idGiven: boolean): DeliverySink {
     return {
       deliver: (d: Delivery) => {
         let ackId: string | undefined;
@@ -376,7 +376,7 @@ export class StompSession {
           for (const k of keys) this.ackIdToTag.set(k, d.tag);
           this.tagToAckKeys.set(d.tag, keys);
         }
-        const headers = messageHeaders(d, { ackId: this.version === '1.2' ? ackId : undefined, render: this.render });
+        const headers = messageHeaders(d, { ackId: this.version === '1.2' ? ackId : undefined, render: this.render, showSubscription: idGiven });
         this.write({ command: 'MESSAGE', headers, body: d.message.body });
       },
       browseEnd: () => {

@@ -63,7 +63,7 @@ export const handleSubscribe: FrameHandler = (ctx, _frame, h) => {
   if (prio !== undefined) req.consumerPriority = prio;
   if (browser) req.browser = true;
 
-  const sub = ctx.core.subscribe(req, ctx.sinkFor(id, ack, destination));
+  const sub = ctx.core.subscribe(req, ctx.sinkFor(id, ack, destination, h.id !== undefined));
   ctx.subscriptions.set(id, { id, ackMode: ack, durableName });
   // Dispatch starts only after the RECEIPT is on the wire (ActiveMQ does the same).
   return () => sub.start();
