@@ -6,6 +6,7 @@ import { MemoryUsage } from './flow-control.js';
 import { destinationKey, type DestinationRef } from './message.js';
 import { resolvePolicy } from './policy.js';
 import { MessageQueue, type QueueConsumer, type QueueContext } from './queue.js';
+import { consumerQueuePatterns } from './virtual-topics.js';
 import { isWildcard, matchesWildcard } from './wildcard.js';
 
 /** A consumer of every queue matching a wildcard pattern, present and future. */
@@ -95,6 +96,17 @@ export class DestinationRegistry {
       w.consumer.queues.push(q);
       q.attach(w.consumer);
     }
+  }
+
+  /** The existing queues that a send to topic `topicName` is copied to (virtual-topics.ts). */
+  consumerQueuesOf(topicName: string): MessageQueue[] {
+    const patterns = consumerQueuePatterns(this.deps.config.virtualTopics, topicName);
+    if (patterns.length === 0) return [];
+    const out: MessageQueue[] = [];
+    for (const q of this.queues.values()) {
+      if (q.ref.kind === 'queue' && patterns.some((p) => matchesWildcard(p, q.ref.name))) out.push(q);
+    }
+    return out;
   }
 
   topic(ref: DestinationRef, create: boolean): TopicInfo | undefined {

@@ -65,7 +65,14 @@ export class Router {
     const topic = this.registry.topic(dest, dest.kind === 'topic');
     if (!topic) throw new QmqError('INVALID_DESTINATION', `the temporary topic ${dest.name} does not exist (its connection has closed)`);
     topic.enqueueCount++;
-    return this.topics.match(dest, msg, senderConnectionId).map((s) => ({ queue: s.queue, message: msg, senderConnectionId }));
+    const targets: Target[] = this.topics.match(dest, msg, senderConnectionId).map((s) => ({ queue: s.queue, message: msg, senderConnectionId }));
+    if (dest.kind === 'topic') {
+      // Virtual topics: each consumer queue gets its own copy, which names the topic it came from.
+      for (const queue of this.registry.consumerQueuesOf(dest.name)) {
+        targets.push({ queue, message: { ...msg, destination: queue.ref, originalDestination: dest }, senderConnectionId });
+      }
+    }
+    return targets;
   }
 
   /**

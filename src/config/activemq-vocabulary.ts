@@ -10,7 +10,7 @@ export const BROKER_IGNORED_ATTRIBUTES = [
   'useJmx', 'advisorySupport', 'schedulerSupport', 'useShutdownHook', 'start', 'brokerId', 'deleteAllMessagesOnStartup',
   'enableStatistics', 'populateJMSXUserID', 'useAuthenticatedPrincipalForJMSXUserID', 'offlineDurableSubscriberTimeout',
   'offlineDurableSubscriberTaskSchedule', 'schedulePeriodForDestinationPurge', 'maxPurgedDestinationsPerSweep',
-  'networkConnectorStartAsync', 'useVirtualTopics', 'useMirroredQueues', 'useTempMirroredQueues', 'keepDurableSubsActive',
+  'networkConnectorStartAsync', 'useMirroredQueues', 'useTempMirroredQueues', 'keepDurableSubsActive',
   'splitSystemUsageForProducersConsumers', 'producerSystemUsagePortion', 'consumerSystemUsagePortion', 'monitorConnectionSplits',
   'restartAllowed', 'cacheTempDestinations', 'timeBeforePurgeTempDestinations', 'allowTempAutoCreationOnSend',
   'dedicatedTaskRunner', 'persistenceThreadPriority', 'taskRunnerPriority', 'rejectDurableConsumers',
@@ -22,11 +22,14 @@ export const BROKER_IGNORED_ATTRIBUTES = [
 ] as const;
 
 export const BROKER_IGNORED_CHILDREN = [
-  'managementContext', 'networkConnectors', 'shutdownHooks', 'destinations', 'destinationInterceptors', 'sslContext',
+  'managementContext', 'networkConnectors', 'shutdownHooks', 'destinations', 'sslContext',
   'tempDataStore', 'producerSystemUsage', 'consumerSystemUsage', 'jobSchedulerStore', 'ioExceptionHandler', 'services',
   'proxyConnectors', 'jmsBridgeConnectors', 'adminView', 'brokerContext', 'destinationFactory', 'networkConnectorURIs',
   'persistenceTaskRunnerFactory', 'taskRunnerFactory', 'transportConnectorURIs', 'messageAuthorizationPolicy',
 ] as const;
+
+/** `<virtualTopic>` tuning of how ActiveMQ forwards (threads, transactions, limits); forwarding here is one store batch. */
+export const VIRTUAL_TOPIC_IGNORED_ATTRIBUTES = ['local', 'concurrentSend', 'transactedSend', 'dropOnResourceLimit', 'setOriginalDestination'] as const;
 
 export const CONNECTOR_IGNORED_ATTRIBUTES = [
   'discoveryUri', 'enableStatusMonitor', 'rebalanceClusterClients', 'updateClusterClients', 'updateClusterClientsOnRemove',

@@ -9,6 +9,7 @@ import type {
   RedeliveryPolicy,
   ReplicatedPersistence,
   StompLimits,
+  VirtualTopicRule,
 } from './types.js';
 
 const MiB = 1024 * 1024;
@@ -25,6 +26,9 @@ export const DEFAULT_STOMP_LIMITS: StompLimits = {
 };
 
 export const DEFAULT_HTTP = { host: '127.0.0.1', port: 8161 } as const;
+
+/** ActiveMQ's VirtualTopic defaults (BrokerService useVirtualTopics=true): name `VirtualTopic.>`, prefix `Consumer.*.`. */
+export const DEFAULT_VIRTUAL_TOPIC: VirtualTopicRule = { name: 'VirtualTopic.>', prefix: 'Consumer.*.', postfix: '' };
 
 /** DESIGN §4 / broker plugin default: ActiveMQ's RedeliveryPolicy retries 6 times. */
 export const DEFAULT_REDELIVERY_POLICY: RedeliveryPolicy = { maximumRedeliveries: 6, redeliveryDelayMs: 0 };
@@ -100,6 +104,7 @@ export function baseDefaultConfig(): BrokerConfig {
     defaultRedeliveryPolicy: { ...DEFAULT_REDELIVERY_POLICY },
     memoryLimitBytes: DEFAULT_MEMORY_LIMIT_BYTES,
     stomp: { ...DEFAULT_STOMP_LIMITS },
+    virtualTopics: [{ ...DEFAULT_VIRTUAL_TOPIC }],
     http: { ...DEFAULT_HTTP },
     source: '<defaults>',
   };

@@ -116,6 +116,7 @@ export const brokerConfigSchema = z
       maxHeaders: positiveInt,
       frameTimeoutMs: positiveInt,
     }),
+    virtualTopics: z.array(z.strictObject({ name: wildcardPattern, prefix: z.string(), postfix: z.string() })),
     http: z.strictObject({ host: z.string().min(1), port }),
     source: z.string(),
   })

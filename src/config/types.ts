@@ -117,6 +117,16 @@ export interface StompLimits {
   frameTimeoutMs: number;
 }
 
+/**
+ * One `<virtualTopic>` (ActiveMQ VirtualTopic): sends to topics matching `name` are copied to the
+ * existing queues named `prefix + topic + postfix` (`*` in `prefix` matches any one element).
+ */
+export interface VirtualTopicRule {
+  name: string;
+  prefix: string;
+  postfix: string;
+}
+
 export interface BrokerConfig {
   brokerName: string;
   dataDirectory: string;
@@ -128,6 +138,8 @@ export interface BrokerConfig {
   /** Broker-wide limit on message bytes held in memory before producers are slowed. */
   memoryLimitBytes: number;
   stomp: StompLimits;
+  /** Virtual topics; ActiveMQ's default rule unless `useVirtualTopics="false"` or a `<virtualDestinationInterceptor>` says otherwise. */
+  virtualTopics: VirtualTopicRule[];
   /** The node's HTTP port (health, status, console); 0 turns it off. */
   http: { host: string; port: number };
   /** Where the config came from, for messages (`<code>` when built in code). */

@@ -13,6 +13,7 @@ import {
 import { parseConnectorUri } from './connector-uri.js';
 import { baseDefaultConfig, defaultJournal, DEFAULT_DATA_DIRECTORY } from './defaults.js';
 import { readPersistence, type BeanDefinition } from './persistence-xml.js';
+import { readDestinationInterceptors } from './interceptors-xml.js';
 import { mergeRedeliveryEntries, readDestinationPolicy, readRedeliveryPlugin, type RedeliveryEntry } from './policy-xml.js';
 import { validateConfig } from './schema.js';
 import type { BrokerConfig, PersistenceConfig, RedeliveryPolicy, TransportConnectorConfig } from './types.js';
@@ -99,10 +100,10 @@ export function parseConfigXml(xml: string, source: string, opts: LoadOptions = 
 }
 
 function readBroker(r: ConfigReader, broker: XmlElement, beans: Map<string, BeanDefinition>, opts: LoadOptions): BrokerConfig {
-  r.checkAttributes(broker, { mapped: ['brokerName', 'dataDirectory', 'persistent'], ignored: BROKER_IGNORED_ATTRIBUTES });
+  r.checkAttributes(broker, { mapped: ['brokerName', 'dataDirectory', 'persistent', 'useVirtualTopics'], ignored: BROKER_IGNORED_ATTRIBUTES });
   const children = r.checkChildren(
     broker,
-    ['persistenceAdapter', 'transportConnectors', 'destinationPolicy', 'systemUsage', 'plugins'],
+    ['persistenceAdapter', 'transportConnectors', 'destinationPolicy', 'destinationInterceptors', 'systemUsage', 'plugins'],
     BROKER_IGNORED_CHILDREN,
   );
   const config = baseDefaultConfig();
@@ -131,6 +132,10 @@ function readBroker(r: ConfigReader, broker: XmlElement, beans: Map<string, Bean
 
   const destinationPolicy = r.single(broker, children, 'destinationPolicy');
   if (destinationPolicy !== undefined) config.policies = readDestinationPolicy(r, destinationPolicy);
+
+  const interceptors = r.single(broker, children, 'destinationInterceptors');
+  if (interceptors !== undefined) config.virtualTopics = readDestinationInterceptors(r, interceptors);
+  else if (r.bool(broker, 'useVirtualTopics') === false) config.virtualTopics = [];
 
   const systemUsage = r.single(broker, children, 'systemUsage');
   if (systemUsage !== undefined) config.memoryLimitBytes = readMemoryLimit(r, systemUsage) ?? config.memoryLimitBytes;

@@ -100,6 +100,28 @@ describe('STOMP features through a real broker process', () => {
     r.close();
   });
 
+  test('virtual topics: /topic/VirtualTopic.x feeds each /queue/Consumer.<name>.VirtualTopic.x, which keeps messages while its consumers are away', async () => {
+    const a = await raw();
+    a.write('SUBSCRIBE\nid:a\ndestination:/queue/Consumer.A.VirtualTopic.feat-orders\nreceipt:ra\n\n\0');
+    await a.waitFrame('RECEIPT');
+    const b = await raw();
+    b.write('SUBSCRIBE\nid:b\ndestination:/queue/Consumer.B.VirtualTopic.feat-orders?consumer.prefetchSize=10\nreceipt:rb\n\n\0');
+    await b.waitFrame('RECEIPT');
+    b.write('UNSUBSCRIBE\nid:b\nreceipt:ub\n\n\0');
+    await b.waitFrame('RECEIPT');
+    const producer = await raw();
+    producer.write('SEND\ndestination:/topic/VirtualTopic.feat-orders\npersistent:true\nreceipt:s1\n\norder 1\0');
+    await producer.waitFrame('RECEIPT');
+    const m = await a.waitFrame('MESSAGE');
+    assert.equal(m.body.toString(), 'order 1');
+    assert.equal(header(m, 'destination'), '/queue/Consumer.A.VirtualTopic.feat-orders');
+    assert.equal(header(m, 'original-destination'), '/topic/VirtualTopic.feat-orders');
+    // Group B had no consumer when it was sent: its queue kept its copy.
+    b.write('SUBSCRIBE\nid:b2\ndestination:/queue/Consumer.B.VirtualTopic.feat-orders\n\n\0');
+    assert.equal((await b.waitFrame('MESSAGE')).body.toString(), 'order 1');
+    for (const c of [a, b, producer]) c.close();
+  });
+
   test('NACK redelivers with redelivered:true and a count, then dead-letters to ActiveMQ.DLQ after 6 redeliveries', async () => {
     const c = await connect(url);
     await c.send('/queue/feat.poison', 'poison', { persistent: 'true' });

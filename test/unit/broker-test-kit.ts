@@ -1,5 +1,6 @@
 /** Shared fixtures for the broker core unit tests: an in-memory broker, a fake clock and a collecting sink. */
 import type { BrokerConfig, PolicyEntry } from '../../src/config/types.js';
+import { DEFAULT_VIRTUAL_TOPIC } from '../../src/config/defaults.js';
 import { BrokerCore } from '../../src/broker/broker-core.js';
 import type { Connection, Delivery, DeliverySink, SendRequest, SubscribeRequest } from '../../src/broker/api.js';
 import type { DestinationRef } from '../../src/broker/message.js';
@@ -17,6 +18,7 @@ export function testConfig(over: Partial<BrokerConfig> = {}): BrokerConfig {
     defaultRedeliveryPolicy: { maximumRedeliveries: 6, redeliveryDelayMs: 0 },
     memoryLimitBytes: 64 * 1024 * 1024,
     stomp: { maxBodyBytes: 1 << 20, maxHeaderBytes: 1 << 16, maxHeaders: 1000, frameTimeoutMs: 1000 },
+    virtualTopics: [{ ...DEFAULT_VIRTUAL_TOPIC }],
     http: { host: '127.0.0.1', port: 0 },
     source: '<test>',
     ...over,

@@ -42,7 +42,7 @@ const cases: { name: string; xml: string; code?: ErrorCodeName; patterns: RegExp
   {
     name: 'unknown element in <broker> with suggestion',
     xml: doc('<broker>', '  <persistenceAdaptor><kahaDB/></persistenceAdaptor>', '</broker>'),
-    patterns: [/^activemq\.xml:2: unknown element <persistenceAdaptor> in <broker>; did you mean "persistenceAdapter"\?/, /Valid elements: destinationPolicy, persistenceAdapter, plugins, systemUsage, transportConnectors/],
+    patterns: [/^activemq\.xml:2: unknown element <persistenceAdaptor> in <broker>; did you mean "persistenceAdapter"\?/, /Valid elements: destinationInterceptors, destinationPolicy, persistenceAdapter, plugins, systemUsage, transportConnectors/],
   },
   {
     name: 'unknown element with no near name',

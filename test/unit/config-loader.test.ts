@@ -209,6 +209,37 @@ test('no <transportConnectors> keeps the default STOMP and WebSocket connectors'
   assert.deepEqual(config.transportConnectors.map((c) => c.uri), ['stomp://127.0.0.1:61613', 'ws://127.0.0.1:61614']);
 });
 
+test('virtual topics: ActiveMQ\'s default rule, useVirtualTopics="false", and <virtualDestinationInterceptor> rules', () => {
+  const rule = (name: string, prefix: string, postfix = '') => ({ name, prefix, postfix });
+  assert.deepEqual(parseConfigXml('<broker/>', 'v.xml', noEnv).config.virtualTopics, [rule('VirtualTopic.>', 'Consumer.*.')]);
+  assert.deepEqual(parseConfigXml('<broker useVirtualTopics="false"/>', 'v.xml', noEnv).config.virtualTopics, []);
+  const custom = parseConfigXml(
+    `<broker><destinationInterceptors><virtualDestinationInterceptor><virtualDestinations>
+       <virtualTopic name="events.>" prefix="Q.*." postfix=".in" selectorAware="false" concurrentSend="true"/>
+       <virtualTopic prefix="All.*."/>
+       <compositeQueue name="fanout"/>
+     </virtualDestinations></virtualDestinationInterceptor></destinationInterceptors></broker>`,
+    'v.xml',
+    noEnv,
+  );
+  // The file's rules replace the default one; a <virtualTopic> without name covers every topic, as in ActiveMQ.
+  assert.deepEqual(custom.config.virtualTopics, [rule('events.>', 'Q.*.', '.in'), rule('>', 'All.*.')]);
+  const warnings = custom.warnings.join('\n');
+  assert.match(warnings, /concurrentSend has no effect/);
+  assert.match(warnings, /<compositeQueue> \(line 4\) in <virtualDestinations> has no effect/);
+  // Other interceptors only: ActiveMQ then adds no default virtual topic either.
+  const mirrored = parseConfigXml('<broker><destinationInterceptors><mirroredQueue/></destinationInterceptors></broker>', 'v.xml', noEnv);
+  assert.deepEqual(mirrored.config.virtualTopics, []);
+  assert.throws(
+    () => parseConfigXml('<broker><destinationInterceptors><virtualDestinationInterceptor><virtualDestinations><virtualTopic selectorAware="true"/></virtualDestinations></virtualDestinationInterceptor></destinationInterceptors></broker>', 'v.xml', noEnv),
+    /selectorAware="true" is not supported/,
+  );
+  assert.throws(
+    () => parseConfigXml('<broker><destinationInterceptors><virtualDestinationInterceptor><virtualDestinations><virtualTopic name="a.>.b"/></virtualDestinations></virtualDestinationInterceptor></destinationInterceptors></broker>', 'v.xml', noEnv),
+    /invalid topic pattern name="a\.>\.b"/,
+  );
+});
+
 test('destination policies, DLQ strategies and the redelivery plugin', () => {
   const { config, warnings } = loadConfigFile(`${FIXTURES}/policies-redelivery.xml`, noEnv);
   assert.deepEqual(config.policies, [

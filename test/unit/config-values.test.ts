@@ -110,6 +110,7 @@ test('defaultConfig: what `quorummq start` runs with no config', () => {
     defaultRedeliveryPolicy: { maximumRedeliveries: 6, redeliveryDelayMs: 0 },
     memoryLimitBytes: 64 * MiB,
     stomp: { maxBodyBytes: 100 * MiB, maxHeaderBytes: 64 * 1024, maxHeaders: 1000, frameTimeoutMs: 30_000 },
+    virtualTopics: [{ name: 'VirtualTopic.>', prefix: 'Consumer.*.', postfix: '' }],
     http: { host: '127.0.0.1', port: 8161 },
     source: '<defaults>',
   });

@@ -19,11 +19,14 @@ describe('destination names (ActiveMQ LegacyFrameTranslator)', () => {
     ['queue/a', [{ kind: 'queue', name: 'queue/a', localTemp: false }]],
     ['/exchange/x', [{ kind: 'queue', name: '/exchange/x', localTemp: false }]],
     ['a.b,/topic/t', [{ kind: 'queue', name: 'a.b', localTemp: false }, { kind: 'topic', name: 't', localTemp: false }]],
+    // Destination options (`?consumer.prefetchSize=1`) are ActiveMQ JMS-client settings; the name is what counts.
+    ['/queue/a?consumer.prefetchSize=1', [{ kind: 'queue', name: 'a', localTemp: false }]],
+    ['orders?consumer.exclusive=true', [{ kind: 'queue', name: 'orders', localTemp: false }]],
   ];
   for (const [text, expected] of cases) {
     test(text, () => assert.deepEqual(parseDestinationHeader(text), expected));
   }
-  for (const bad of ['/queue/', '/topic/', '/queue/a,,b', '', ' ']) {
+  for (const bad of ['/queue/', '/topic/', '/queue/a,,b', '', ' ', '/queue/?consumer.prefetchSize=1']) {
     test(`rejects ${JSON.stringify(bad)}`, () => assert.throws(() => parseDestinationHeader(bad), { code: 'QMQ-2001' }));
   }
   test('composites are grouped by kind', () => {

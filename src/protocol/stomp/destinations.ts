@@ -24,7 +24,11 @@ export interface ParsedDestination {
 }
 
 /** One STOMP destination (no commas). */
-export function parseOne(text: string): ParsedDestination {
+export function parseOne(destination: string): ParsedDestination {
+  // ActiveMQ reads `name?option=value&…` as destination options (for its JMS client) and keeps
+  // only the name; over STOMP they change nothing (measured against 5.17), so they are dropped.
+  const q = destination.indexOf('?');
+  const text = q >= 0 ? destination.slice(0, q) : destination;
   for (const [prefix, kind, remote] of PREFIXES) {
     if (text.startsWith(prefix)) {
       const name = text.slice(prefix.length);
