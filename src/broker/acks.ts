@@ -134,7 +134,7 @@ export class Settlement {
         if (removeOps.length > 0) await this.router.storeAndOffer([], removeOps);
         return;
       }
-      const copy = deadLetterCopy(entry.message, source, target);
+      const copy = deadLetterCopy(entry.message, source, target, reason);
       const targets = this.router.targetsFor(target, copy, undefined);
       await this.router.storeAndOffer(targets, removeOps);
       this.logger.debug({ messageId: copy.id, from: destinationKey(source), to: destinationKey(target), reason }, 'message dead-lettered');

@@ -54,13 +54,22 @@ export function deadLetterTarget(
 
 /**
  * The copy that lands in the dead-letter destination. It keeps its id and records where it was
- * first sent (`original-destination` in ActiveMQ's STOMP MESSAGE). Its redelivery count starts
- * again at 0 so that a DLQ consumer sees a fresh message and a NACK there does not dead-letter
- * it again at once.
+ * first sent (`original-destination` in ActiveMQ's STOMP MESSAGE) and why it died, in the
+ * properties ActiveMQ sets: `dlqDeliveryFailureCause`, and `originalExpiration` for an expired
+ * one. Its redelivery count starts again at 0 so that a DLQ consumer sees a fresh message and a
+ * NACK there does not dead-letter it again at once.
  */
-export function deadLetterCopy(message: Message, source: DestinationRef, target: DestinationRef): Message {
+export function deadLetterCopy(message: Message, source: DestinationRef, target: DestinationRef, reason: DeadLetterReason): Message {
+  const headers = { ...message.headers };
+  if (reason === 'expired') {
+    headers.dlqDeliveryFailureCause = `Message Expired. Expiration:${message.expires}`;
+    headers.originalExpiration = String(message.expires);
+  } else {
+    headers.dlqDeliveryFailureCause = `Delivery[${message.redeliveryCount + 1}] exceeds the redelivery policy's maximumRedeliveries`;
+  }
   return {
     ...message,
+    headers,
     destination: target,
     originalDestination: message.originalDestination ?? source,
     redeliveryCount: 0,

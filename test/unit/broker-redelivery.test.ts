@@ -20,6 +20,7 @@ test('NACK redelivers with a rising count, then dead-letters after maximumRedeli
   assert.equal(dlq.length, 1);
   assert.deepEqual(dlq[0].message.originalDestination, { kind: 'queue', name: 'orders' });
   assert.deepEqual(dlq[0].message.destination, { kind: 'queue', name: 'ActiveMQ.DLQ' });
+  assert.equal(dlq[0].message.headers.dlqDeliveryFailureCause, "Delivery[7] exceeds the redelivery policy's maximumRedeliveries");
   assert.equal((await store.read('queue://orders', 0, 10)).length, 0);
   const d = new Collector();
   c.subscribe(subReq('d', queue('ActiveMQ.DLQ')), d);
