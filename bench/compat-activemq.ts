@@ -563,6 +563,31 @@ const SCENARIOS: Record<string, Scenario> = {
       await c.quiet();
     },
   },
+  silentClientIsClosed: {
+    run: async (p) => {
+      const c = await p.open('c', 'CONNECT\naccept-version:1.2\nhost:localhost\nheart-beat:500,0\n\n\0');
+      p.step('the client promised a heart-beat every 500 ms and sends nothing for 3 s');
+      await sleep(3000);
+      p.note(`closed=${c.closed}`);
+    },
+  },
+  receiptsOnEveryFrame: {
+    run: async (p) => {
+      const c = await p.open('c');
+      p.step('SUBSCRIBE, UNSUBSCRIBE, BEGIN, SEND in it, ABORT, each with a receipt');
+      c.write(subscribe('s', `/queue/rs-${p.t}`, 'receipt:s1\n') + 'UNSUBSCRIBE\nid:s\nreceipt:u1\n\n\0BEGIN\ntransaction:x\nreceipt:b1\n\n\0');
+      c.write(send(`/queue/rs-${p.t}`, 'in tx', 'transaction:x\nreceipt:s2\n') + 'ABORT\ntransaction:x\nreceipt:ab1\n\n\0');
+      await c.quiet();
+    },
+  },
+  headersRoundTrip: {
+    run: async (p) => {
+      const c = await p.open('c');
+      const many = Array.from({ length: 50 }, (_, i) => `h${i}:v${i}`).join('\n');
+      c.write(send(`/queue/hr-${p.t}`, '{"a":1}', `${many}\ncontent-type:application/json\nempty:\nspaced : x\n`) + subscribe('s', `/queue/hr-${p.t}`));
+      await c.quiet();
+    },
+  },
   clientIdInUse: {
     run: async (p) => {
       const connect = `CONNECT\naccept-version:1.2\nhost:localhost\nclient-id:twice-${p.t}\n\n\0`;
