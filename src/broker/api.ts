@@ -14,6 +14,8 @@ export interface ConnectInfo {
   /** `client-id` from CONNECT; required for durable subscriptions. */
   clientId?: string;
   login?: string;
+  /** Checked against `<simpleAuthenticationPlugin>` when it is configured; never stored. */
+  passcode?: string;
   remoteAddress: string;
   protocol: string;
 }

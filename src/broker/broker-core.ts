@@ -4,6 +4,7 @@ import type { Clock, TimerHandle } from '../util/clock.js';
 import { QmqError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { RemoveBatcher, Settlement } from './acks.js';
+import { authenticationFailure } from './authentication.js';
 import type { BrokerCoreApi, ConnectInfo, Connection } from './api.js';
 import { BrokerConnection, type BrokerServices } from './connection.js';
 import { DestinationRegistry } from './destinations.js';
@@ -136,6 +137,12 @@ export class BrokerCore implements BrokerCoreApi {
 
   connect(info: ConnectInfo): Connection {
     if (this.closed) throw new QmqError('SHUTTING_DOWN', 'the broker is shutting down');
+    const auth = this.opts.config.authentication;
+    if (auth !== undefined) {
+      const refused = authenticationFailure(auth, info.login, info.passcode);
+      if (refused !== null) throw new QmqError('NOT_AUTHENTICATED', refused, { fatal: true });
+    }
+    const { passcode: _passcode, ...kept } = info;
     if (info.clientId !== undefined && info.clientId !== '') {
       for (const c of this.connections.values()) {
         // ActiveMQ: a client id may be used by one live connection at a time.
@@ -143,7 +150,7 @@ export class BrokerCore implements BrokerCoreApi {
       }
     }
     const id = `${this.idPrefix}-${++this.connectionCounter}`;
-    const conn = new BrokerConnection(id, { ...info, clientId: info.clientId || undefined }, this.svc);
+    const conn = new BrokerConnection(id, { ...kept, clientId: info.clientId || undefined }, this.svc);
     this.connections.set(id, conn);
     return conn;
   }

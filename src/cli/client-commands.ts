@@ -1,7 +1,13 @@
 import cliProgress from 'cli-progress';
 import { connect, type AckMode, type StompClient } from '../client/index.js';
 
-interface CommonOpts {
+/** CONNECT credentials, for a broker with `<simpleAuthenticationPlugin>`. */
+interface Credentials {
+  login?: string;
+  passcode?: string;
+}
+
+interface CommonOpts extends Credentials {
   url: string;
   destination: string;
   count: number;
@@ -27,8 +33,8 @@ function report(summary: Record<string, unknown>, json: boolean | undefined): vo
  * Connects (a `failover:` URL reconnects on its own) and reports failover on stderr, so an
  * operator watching a long produce/consume sees the switch instead of a silent pause.
  */
-async function open(url: string, json: boolean | undefined): Promise<StompClient> {
-  const client = await connect(url);
+async function open(url: string, json: boolean | undefined, credentials: Credentials): Promise<StompClient> {
+  const client = await connect(url, { login: credentials.login, passcode: credentials.passcode });
   if (!json) {
     client.on('disconnected', (e) => process.stderr.write(`\nconnection to ${e.address} lost (${e.error.message}); reconnecting\n`));
     client.on('connected', (e) => e.reconnect && process.stderr.write(`reconnected to ${e.address}\n`));
@@ -47,7 +53,7 @@ async function withErrors(name: string, fn: () => Promise<void>): Promise<void> 
 
 export function runProduce(opts: CommonOpts & { size: number; message?: string; persistent?: boolean }): Promise<void> {
   return withErrors('produce', async () => {
-    const client = await open(opts.url, opts.json);
+    const client = await open(opts.url, opts.json, opts);
     const body = opts.message ?? 'x'.repeat(opts.size);
     const headers: Record<string, string> = opts.persistent ? { persistent: 'true' } : {};
     const bar = progress(opts.count, 'produce', opts.json);
@@ -73,7 +79,7 @@ export function runProduce(opts: CommonOpts & { size: number; message?: string; 
 
 export function runConsume(opts: CommonOpts & { ack: AckMode; selector?: string; timeout: number; print?: boolean }): Promise<void> {
   return withErrors('consume', async () => {
-    const client = await open(opts.url, opts.json);
+    const client = await open(opts.url, opts.json, opts);
     const sub = await client.subscribe(opts.destination, { ack: opts.ack, selector: opts.selector });
     const bar = progress(opts.count, 'consume', opts.json || opts.print);
     const started = performance.now();
@@ -94,9 +100,9 @@ export function runConsume(opts: CommonOpts & { ack: AckMode; selector?: string;
   });
 }
 
-export function runBrowse(opts: { url: string; destination: string; json?: boolean }): Promise<void> {
+export function runBrowse(opts: Credentials & { url: string; destination: string; json?: boolean }): Promise<void> {
   return withErrors('browse', async () => {
-    const client = await open(opts.url, opts.json);
+    const client = await open(opts.url, opts.json, opts);
     const sub = await client.subscribe(opts.destination, { browse: true });
     const rows: Array<Record<string, unknown>> = [];
     for await (const m of sub) {

@@ -42,6 +42,8 @@ export function buildProgram(): Command {
       .requiredOption('-u, --url <url>', 'broker URL: tcp://host:61613, ws://host:61614/, or failover:(tcp://a:61613,tcp://b:61613)?randomize=false', 'tcp://127.0.0.1:61613')
       .requiredOption('--destination <dest>', 'e.g. /queue/orders or /topic/prices')
       .option('-n, --count <n>', 'number of messages', intArg('--count'), 1)
+      .option('--login <user>', 'CONNECT login (a broker with <simpleAuthenticationPlugin>)')
+      .option('--passcode <password>', 'CONNECT passcode')
       .option('--json', 'print a JSON summary instead of a progress bar');
 
   client(program.command('produce').description('send messages'))
@@ -64,6 +66,8 @@ export function buildProgram(): Command {
     .description('list the messages on a queue without consuming them')
     .requiredOption('-u, --url <url>', 'broker URL', 'tcp://127.0.0.1:61613')
     .requiredOption('--destination <dest>', 'a queue, e.g. /queue/orders')
+    .option('--login <user>', 'CONNECT login (a broker with <simpleAuthenticationPlugin>)')
+    .option('--passcode <password>', 'CONNECT passcode')
     .option('--json', 'print JSON')
     .action(runBrowse);
 

@@ -105,7 +105,7 @@ export const REDELIVERY_IGNORED_ATTRIBUTES = [
 
 /** Plugins that change security: ignoring them would open the broker to everyone, so they fail instead. */
 export const SECURITY_PLUGINS = [
-  'simpleAuthenticationPlugin', 'jaasAuthenticationPlugin', 'jaasCertificateAuthenticationPlugin',
+  'jaasAuthenticationPlugin', 'jaasCertificateAuthenticationPlugin',
   'jaasDualAuthenticationPlugin', 'authorizationPlugin', 'cachedLDAPAuthorizationMap',
 ] as const;
 

@@ -117,6 +117,12 @@ export const brokerConfigSchema = z
       frameTimeoutMs: positiveInt,
     }),
     virtualTopics: z.array(z.strictObject({ name: wildcardPattern, prefix: z.string(), postfix: z.string() })),
+    authentication: z
+      .strictObject({
+        anonymousAccessAllowed: bool,
+        users: z.array(z.strictObject({ username: z.string().min(1), password: z.string(), groups: z.array(z.string()) })),
+      })
+      .optional(),
     http: z.strictObject({ host: z.string().min(1), port }),
     source: z.string(),
   })

@@ -127,6 +127,13 @@ export interface VirtualTopicRule {
   postfix: string;
 }
 
+/** `<simpleAuthenticationPlugin>`: who may connect (ActiveMQ SimpleAuthenticationPlugin). */
+export interface AuthenticationConfig {
+  /** A CONNECT without `login` is let in (ActiveMQ `anonymousAccessAllowed`, default false). */
+  anonymousAccessAllowed: boolean;
+  users: { username: string; password: string; groups: string[] }[];
+}
+
 export interface BrokerConfig {
   brokerName: string;
   dataDirectory: string;
@@ -140,6 +147,8 @@ export interface BrokerConfig {
   stomp: StompLimits;
   /** Virtual topics; ActiveMQ's default rule unless `useVirtualTopics="false"` or a `<virtualDestinationInterceptor>` says otherwise. */
   virtualTopics: VirtualTopicRule[];
+  /** Absent: every client may connect, as in ActiveMQ without a security plugin. */
+  authentication?: AuthenticationConfig;
   /** The node's HTTP port (health, status, console); 0 turns it off. */
   http: { host: string; port: number };
   /** Where the config came from, for messages (`<code>` when built in code). */

@@ -14,9 +14,10 @@ import { parseConnectorUri } from './connector-uri.js';
 import { baseDefaultConfig, defaultJournal, DEFAULT_DATA_DIRECTORY } from './defaults.js';
 import { readPersistence, type BeanDefinition } from './persistence-xml.js';
 import { readDestinationInterceptors } from './interceptors-xml.js';
+import { readSimpleAuthentication } from './security-xml.js';
 import { mergeRedeliveryEntries, readDestinationPolicy, readRedeliveryPlugin, type RedeliveryEntry } from './policy-xml.js';
 import { validateConfig } from './schema.js';
-import type { BrokerConfig, PersistenceConfig, RedeliveryPolicy, TransportConnectorConfig } from './types.js';
+import type { AuthenticationConfig, BrokerConfig, PersistenceConfig, RedeliveryPolicy, TransportConnectorConfig } from './types.js';
 import { ConfigReader } from './xml-reader.js';
 import { parseXmlTree, type XmlElement } from './xml-tree.js';
 
@@ -142,9 +143,10 @@ function readBroker(r: ConfigReader, broker: XmlElement, beans: Map<string, Bean
 
   const plugins = r.single(broker, children, 'plugins');
   if (plugins !== undefined) {
-    const redelivery = readPlugins(r, plugins);
-    if (redelivery.defaultPolicy !== undefined) config.defaultRedeliveryPolicy = redelivery.defaultPolicy;
-    mergeRedeliveryEntries(r, config.policies, redelivery.entries);
+    const read = readPlugins(r, plugins);
+    if (read.defaultPolicy !== undefined) config.defaultRedeliveryPolicy = read.defaultPolicy;
+    mergeRedeliveryEntries(r, config.policies, read.entries);
+    if (read.authentication !== undefined) config.authentication = read.authentication;
   }
   return config;
 }
@@ -200,19 +202,21 @@ function readMemoryLimit(r: ConfigReader, outer: XmlElement): number | undefined
   return r.sizeBytes(memory, 'limit');
 }
 
-function readPlugins(r: ConfigReader, el: XmlElement): { defaultPolicy?: RedeliveryPolicy; entries: RedeliveryEntry[] } {
+function readPlugins(r: ConfigReader, el: XmlElement): { defaultPolicy?: RedeliveryPolicy; entries: RedeliveryEntry[]; authentication?: AuthenticationConfig } {
   r.checkAttributes(el, { mapped: [] });
   for (const child of el.children) {
     if ((SECURITY_PLUGINS as readonly string[]).includes(child.name)) {
       r.unsupported(
         child,
-        `<${child.name}> is not supported yet: QuorumMQ does not enforce authentication or authorization, and ignoring ` +
-          `the plugin would let every client in. Remove it to run without access control`,
+        `<${child.name}> is not supported yet (of ActiveMQ's security plugins, only <simpleAuthenticationPlugin> is), and ` +
+          `ignoring it would let clients in or do things it forbids. Remove it, or use <simpleAuthenticationPlugin>`,
       );
     }
   }
-  const children = r.checkChildren(el, ['redeliveryPlugin'], IGNORED_PLUGINS);
+  const children = r.checkChildren(el, ['redeliveryPlugin', 'simpleAuthenticationPlugin'], IGNORED_PLUGINS);
   const plugin = r.single(el, children, 'redeliveryPlugin');
-  return plugin === undefined ? { entries: [] } : readRedeliveryPlugin(r, plugin);
+  const auth = r.single(el, children, 'simpleAuthenticationPlugin');
+  const redelivery = plugin === undefined ? { entries: [] } : readRedeliveryPlugin(r, plugin);
+  return auth === undefined ? redelivery : { ...redelivery, authentication: readSimpleAuthentication(r, auth) };
 }
 

@@ -142,10 +142,20 @@ const cases: { name: string; xml: string; code?: ErrorCodeName; patterns: RegExp
     patterns: [/^activemq\.xml:2: unknown attribute "prioritisedMessages" on <policyEntry>; did you mean "prioritizedMessages"\?/],
   },
   {
-    name: 'security plugin fails closed',
-    xml: doc('<broker><plugins>', '<simpleAuthenticationPlugin/>', '</plugins></broker>'),
+    name: 'a security plugin not supported fails closed',
+    xml: doc('<broker><plugins>', '<authorizationPlugin/>', '</plugins></broker>'),
     code: 'CONFIG_UNSUPPORTED',
-    patterns: [/^activemq\.xml:2: <simpleAuthenticationPlugin> is not supported yet: QuorumMQ does not enforce authentication/],
+    patterns: [/^activemq\.xml:2: <authorizationPlugin> is not supported yet \(of ActiveMQ's security plugins, only <simpleAuthenticationPlugin> is\)/],
+  },
+  {
+    name: 'simpleAuthenticationPlugin that would let nobody in',
+    xml: doc('<broker><plugins>', '<simpleAuthenticationPlugin/>', '</plugins></broker>'),
+    patterns: [/^activemq\.xml:2: <simpleAuthenticationPlugin> lists no <authenticationUser> and anonymousAccessAllowed is false/],
+  },
+  {
+    name: 'simpleAuthenticationPlugin with a user twice',
+    xml: doc('<broker><plugins><simpleAuthenticationPlugin><users>', '<authenticationUser username="a" password="x"/>', '<authenticationUser username="a" password="y"/>', '</users></simpleAuthenticationPlugin></plugins></broker>'),
+    patterns: [/^activemq\.xml:3: user "a" is defined twice \(also at line 2\)/],
   },
   {
     name: 'jdbc dataSource that refers to no bean',

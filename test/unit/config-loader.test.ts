@@ -240,6 +240,25 @@ test('virtual topics: ActiveMQ\'s default rule, useVirtualTopics="false", and <v
   );
 });
 
+test('simpleAuthenticationPlugin: users with groups, anonymous access, placeholders in passwords', () => {
+  const { config } = parseConfigXml(
+    `<broker><plugins><simpleAuthenticationPlugin anonymousAccessAllowed="true"><users>
+       <authenticationUser username="admin" password="\${admin.password}" groups="admins, users"/>
+       <authenticationUser username="app" password="app-pass"/>
+     </users></simpleAuthenticationPlugin></plugins></broker>`,
+    'a.xml',
+    { env: {}, set: { 'admin.password': 'from-set' } },
+  );
+  assert.deepEqual(config.authentication, {
+    anonymousAccessAllowed: true,
+    users: [
+      { username: 'admin', password: 'from-set', groups: ['admins', 'users'] },
+      { username: 'app', password: 'app-pass', groups: [] },
+    ],
+  });
+  assert.equal(parseConfigXml('<broker/>', 'a.xml', noEnv).config.authentication, undefined);
+});
+
 test('destination policies, DLQ strategies and the redelivery plugin', () => {
   const { config, warnings } = loadConfigFile(`${FIXTURES}/policies-redelivery.xml`, noEnv);
   assert.deepEqual(config.policies, [

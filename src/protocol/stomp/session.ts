@@ -181,6 +181,7 @@ export class StompSession {
       this.core = this.options.broker.connect({
         clientId: h['client-id'],
         login: h.login,
+        passcode: h.passcode,
         remoteAddress: this.transport.remoteAddress,
         protocol: `stomp/${version}`,
       });

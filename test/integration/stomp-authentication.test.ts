@@ -1,0 +1,66 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { cleanupTemp, runCli, startBroker, tempDir, type BrokerProcess } from '../helpers/broker-process.js';
+import { RawStomp, header } from '../helpers/raw-stomp.js';
+
+const CONFIG = `<broker xmlns="http://activemq.apache.org/schema/core" brokerName="secured">
+  <plugins>
+    <simpleAuthenticationPlugin>
+      <users>
+        <authenticationUser username="app" password="s3cret" groups="users"/>
+      </users>
+    </simpleAuthenticationPlugin>
+  </plugins>
+  <transportConnectors><transportConnector name="stomp" uri="stomp://127.0.0.1:0"/></transportConnectors>
+</broker>`;
+
+let broker: BrokerProcess;
+
+before(async () => {
+  const dir = tempDir();
+  const file = path.join(dir, 'activemq.xml');
+  writeFileSync(file, CONFIG);
+  broker = await startBroker({ dataDir: dir, args: ['--config', file] });
+});
+
+after(async () => {
+  await broker.stop();
+  cleanupTemp();
+});
+
+/** CONNECT with these extra headers; the first frame back, and whether the broker then closed. */
+async function attempt(credentials: string): Promise<{ command: string; message?: string; closed: boolean }> {
+  const r = await RawStomp.connect(broker.stompPort);
+  try {
+    r.write(`CONNECT\naccept-version:1.2\nhost:localhost\n${credentials}\n\0`);
+    const first = await r.waitFrame('CONNECTED', 5000).catch(async () => r.waitFrame('ERROR', 1000));
+    const closed = first.command === 'ERROR' ? await r.waitClosed() : false;
+    return { command: first.command, message: header(first, 'message'), closed };
+  } finally {
+    r.close();
+  }
+}
+
+describe('<simpleAuthenticationPlugin> (ActiveMQ SimpleAuthenticationBroker)', () => {
+  test('the right login and passcode connect', async () => {
+    assert.deepEqual(await attempt('login:app\npasscode:s3cret\n'), { command: 'CONNECTED', message: undefined, closed: false });
+  });
+
+  test('a wrong passcode, an unknown user and no login are refused with ActiveMQ\'s message, and the connection closes', async () => {
+    assert.deepEqual(await attempt('login:app\npasscode:wrong\n'), { command: 'ERROR', message: 'User name [app] or password is invalid.', closed: true });
+    assert.deepEqual(await attempt('login:mallory\npasscode:s3cret\n'), { command: 'ERROR', message: 'User name [mallory] or password is invalid.', closed: true });
+    assert.deepEqual(await attempt(''), { command: 'ERROR', message: 'User name [null] or password is invalid.', closed: true });
+  });
+
+  test('the CLI passes --login and --passcode, and says why it was refused without them', async () => {
+    const url = `tcp://127.0.0.1:${broker.stompPort}`;
+    const ok = await runCli(['produce', '--url', url, '--destination', '/queue/auth', '--count', '3', '--login', 'app', '--passcode', 's3cret', '--json']);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(JSON.parse(ok.stdout.trim().split('\n').pop()!).sent, 3);
+    const refused = await runCli(['produce', '--url', url, '--destination', '/queue/auth', '--count', '1', '--json']);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /User name \[null\] or password is invalid/);
+  });
+});
