@@ -58,6 +58,9 @@ export class ZkElector {
   private refreshing = false;
   private refreshAgain = false;
   private publishing: Promise<void> = Promise.resolve();
+  /** The record changed since it was last written to the znode. */
+  private unwritten = false;
+  private republishTimer: TimerHandle | null = null;
   private retryTimer: TimerHandle | null = null;
   private retryDelayMs = RETRY_MIN_MS;
   private lastView: GroupView | null = null;
@@ -99,10 +102,17 @@ export class ZkElector {
     void this.register();
   }
 
-  /** Replaces this node's published record (merged); written at once if registered. */
+  /**
+   * Replaces this node's published record (merged); written at once if the session is served.
+   * A record that could not be written (the session suspended, or the write failed) is written
+   * when the session is served again: until then the znode holds an older record, and the mode
+   * must not act as if the group saw the new one (a slave that stopped following and stays
+   * listed as a slave counts as unreported, and the group can elect nobody).
+   */
   publish(change: Partial<MemberRecord>): Promise<void> {
     this.record = { ...this.record, ...change };
     const data = encodeMember(this.record);
+    this.unwritten = true;
     // Writes go out in order, so an older record never overwrites a newer one.
     this.publishing = this.publishing.then(async () => {
       const s = this.session;
@@ -110,11 +120,22 @@ export class ZkElector {
       if (!s || !path || s.state !== 'connected' || this.stopped) return;
       try {
         await s.setData(path, data);
+        if (encodeMember(this.record).equals(data)) this.unwritten = false;
       } catch (e) {
-        this.log.warn({ err: (e as Error).message }, 'could not publish this node\'s state to ZooKeeper');
+        this.log.warn({ err: (e as Error).message }, 'could not publish this node\'s state to ZooKeeper; retrying');
+        this.scheduleRepublish(s);
       }
     });
     return this.publishing;
+  }
+
+  /** Writes the record again after a failed write, while the same session is served. */
+  private scheduleRepublish(s: ElectorSession): void {
+    if (this.republishTimer || this.stopped) return;
+    this.republishTimer = this.clock.schedule(RETRY_MAX_MS, () => {
+      this.republishTimer = null;
+      if (this.session === s && this.unwritten && !this.stopped) void this.publish({});
+    });
   }
 
   /** The name of this session's registration znode (e.g. `member-0000000007`), null while unregistered. */
@@ -153,6 +174,8 @@ export class ZkElector {
     this.stopped = true;
     this.retryTimer?.cancel();
     this.retryTimer = null;
+    this.republishTimer?.cancel();
+    this.republishTimer = null;
     const s = this.session;
     this.session = null;
     this.znodePath = null;
@@ -204,6 +227,8 @@ export class ZkElector {
     session.on('reconnected', () => {
       if (this.session !== session) return;
       this.downReason = null;
+      // What was published while the session was suspended never reached the znode.
+      if (this.unwritten) void this.publish({});
       this.handlers?.onSessionUp();
       void this.readGroup();
     });
