@@ -6,7 +6,8 @@
  * are masked; ERROR frames count by their presence, receipt and whether the connection closed,
  * not by their wording; QuorumMQ's own extension headers are left out. RECEIPTs are compared
  * as a set, because a broker may send a RECEIPT before or after a MESSAGE it does not order
- * against.
+ * against. Frames are split here rather than with protocol/stomp/parser.ts, so that the
+ * comparison does not rest on the code it is checking.
  */
 
 export interface RawFrame {

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ClassicLevel } from 'classic-level';
 import { JournalIndex, type IndexOp, type IndexRecord } from '../../src/store/journal/leveldb-index.js';
-import { RecordType } from '../../src/store/journal/record-codec.js';
+import { recordTypeOf } from '../../src/store/journal/op-codec.js';
 
 /** Gates still closed when a test ends (a failed assertion): opened so close() does not hang. */
 const openGates: (() => void)[] = [];
@@ -71,21 +71,7 @@ export class Log {
   }
 }
 
-function recordTypeOf(op: IndexOp): number {
-  switch (op.type) {
-    case 'add':
-      return RecordType.ADD;
-    case 'destination-add':
-      return RecordType.DESTINATION_ADD;
-    case 'destination-remove':
-      return RecordType.DESTINATION_REMOVE;
-    default:
-      return RecordType.REMOVE;
-  }
-}
-
 export const add = (queue: string, seq: number): IndexOp => ({ type: 'add', queue, seq });
-
 
 /** Counts the puts and deletes of message keys (prefix `m`) that `index` writes to LevelDB from now on. */
 export function countMessageWrites(index: JournalIndex): { puts: number; dels: number } {

@@ -195,7 +195,8 @@ export function maxRecordBytes(op: StoreOp): number {
   }
 }
 
-export function recordTypeOf(op: StoreOp): number {
+/** The record type of an op; only its `type` matters, so index-side ops (which carry no message) map too. */
+export function recordTypeOf(op: { type: StoreOp['type'] }): number {
   switch (op.type) {
     case 'add':
       return RecordType.ADD;
