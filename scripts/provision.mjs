@@ -43,6 +43,14 @@ const needs = [
       sh('command -v java').status === 0,
     packages: ['zookeeper'],
   },
+  {
+    name: 'the ActiveMQ Java client',
+    // OpenWire tests drive ActiveMQ 5.17's own JMS client; a JDK compiles the probe program.
+    check: () =>
+      ['activemq-client.jar', 'geronimo-jms_1.1_spec.jar', 'geronimo-j2ee-management-1.1-spec.jar', 'hawtbuf.jar', 'slf4j-api.jar', 'slf4j-simple.jar']
+        .every((j) => existsSync(`/usr/share/java/${j}`)) && existsSync('/usr/bin/javac'),
+    packages: ['openjdk-17-jdk-headless', 'libactivemq-java', 'libgeronimo-jms-1.1-spec-java', 'libgeronimo-j2ee-management-1.1-spec-java', 'libhawtbuf-java', 'libslf4j-java'],
+  },
 ];
 
 /** Makes sure every need is met; returns environment variables for the test processes. */

@@ -44,7 +44,7 @@ export function parseStartedLine(line: string): { stompPort: number; store?: str
 }
 
 function launch(dataDir: string, stompPort: number): { running: Running; started: Promise<{ stompPort: number; store?: string }> } {
-  const args = [CLI, 'start', '--data', dataDir, '--stomp-port', String(stompPort), '--ws-port', '0', '--http-port', '0', '--log-format', 'json'];
+  const args = [CLI, 'start', '--data', dataDir, '--stomp-port', String(stompPort), '--ws-port', '0', '--openwire-port', '0', '--http-port', '0', '--log-format', 'json'];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: dataDir });
   const output = new OutputTail();
   const running: Running = {

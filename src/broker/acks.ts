@@ -80,6 +80,12 @@ export class Settlement {
     await this.redeliverOrDeadLetter(d.queue, d.entry, true);
   }
 
+  /** The client's own redelivery policy gave up on it: dead-letter without another try. */
+  async poison(consumer: Consumer, d: InflightDelivery): Promise<void> {
+    consumer.release([d]);
+    await this.deadLetter(d.queue, d.entry, 'redelivery', true);
+  }
+
   /**
    * The consumer went away: its unacked deliveries go back to their queues in delivery order,
    * counted as redelivered, under the same limit as NACK.

@@ -33,6 +33,12 @@ export interface SendRequest {
   replyTo?: DestinationRef;
   producerId?: string;
   producerSeq?: number;
+  /**
+   * The producer's own message id (OpenWire clients make their JMSMessageID, and request/reply
+   * code correlates on it). Unique together with `producerId`/`producerSeq`, which the
+   * duplicate filter keeps unique. Without it the core makes one.
+   */
+  messageId?: string;
 }
 
 export interface SubscribeRequest {
@@ -106,6 +112,13 @@ export interface Connection {
   ack(tag: number, txId?: string): Promise<void>;
   /** Rejects a delivery: it is redelivered, or dead-lettered after the redelivery limit. */
   nack(tag: number, txId?: string): Promise<void>;
+  /** The client gave up on a delivery (its own redelivery limit): dead-letter it now. */
+  poison(tag: number): Promise<void>;
+  /**
+   * The client has these deliveries (this tag and its subscription's earlier ones) but has not
+   * acknowledged them yet: free their prefetch slots, as ActiveMQ's delivered-ack does.
+   */
+  releaseWindow(tag: number): void;
 
   begin(txId: string): void;
   commit(txId: string): Promise<void>;
@@ -113,9 +126,10 @@ export interface Connection {
 
   /**
    * A connection-scoped temporary destination; `name` is the client's local name. Returns the
-   * broker-wide destination (unique, usable by other connections as a reply-to target).
+   * broker-wide destination (unique, usable by other connections as a reply-to target). With
+   * `nameIsGlobal` the client's name is already broker-wide (OpenWire's `ID:…` names) and is kept.
    */
-  temporaryDestination(kind: 'temp-queue' | 'temp-topic', name: string): DestinationRef;
+  temporaryDestination(kind: 'temp-queue' | 'temp-topic', name: string, opts?: { nameIsGlobal?: boolean }): DestinationRef;
 
   /** Aborts open transactions, returns unacked messages, deletes temporary destinations. */
   close(): Promise<void>;

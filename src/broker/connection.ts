@@ -100,7 +100,7 @@ export class BrokerConnection implements Connection {
     if (req.replyTo) headers['reply-to'] = destinationKey(req.replyTo);
     const priority = req.priority === undefined || !Number.isFinite(req.priority) ? DEFAULT_PRIORITY : Math.min(9, Math.max(0, Math.trunc(req.priority)));
     return {
-      id: `ID:${this.id}:1:1:${++this.messageCounter}`,
+      id: req.messageId ?? `ID:${this.id}:1:1:${++this.messageCounter}`,
       destination,
       headers,
       body: req.body,
@@ -319,6 +319,19 @@ export class BrokerConnection implements Connection {
     await this.svc.settlement.nack(consumer, d);
   }
 
+  async poison(tag: number): Promise<void> {
+    this.assertOpen();
+    const { consumer, d } = this.delivery(tag);
+    this.tagOwners.delete(tag);
+    await this.svc.settlement.poison(consumer, d);
+  }
+
+  releaseWindow(tag: number): void {
+    this.assertOpen();
+    const { consumer } = this.delivery(tag);
+    consumer.releaseSlotsUpTo(tag);
+  }
+
   begin(txId: string): void {
     this.assertOpen();
     this.txs.begin(txId);
@@ -401,12 +414,15 @@ export class BrokerConnection implements Connection {
     for (const a of acks) if (a.delivery.txAckedIn !== undefined) a.consumer.clearTxAck(a.delivery);
   }
 
-  temporaryDestination(kind: 'temp-queue' | 'temp-topic', name: string): DestinationRef {
+  temporaryDestination(kind: 'temp-queue' | 'temp-topic', name: string, opts?: { nameIsGlobal?: boolean }): DestinationRef {
     this.assertOpen();
     const local = `${kind}:${name}`;
     const existing = this.temps.get(local);
     if (existing) return existing;
-    const ref: DestinationRef = { kind, name: `ID:${this.id}:${name}` };
+    const ref: DestinationRef = { kind, name: opts?.nameIsGlobal === true ? name : `ID:${this.id}:${name}` };
+    if (opts?.nameIsGlobal === true && this.svc.registry.tempOwners.has(destinationKey(ref))) {
+      throw new QmqError('INVALID_DESTINATION', `the temporary destination ${name} already exists`);
+    }
     this.svc.registry.createTemp(ref, this.id);
     this.temps.set(local, ref);
     return ref;

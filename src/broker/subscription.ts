@@ -116,6 +116,17 @@ export class Consumer implements Subscription, QueueConsumer {
     this.wakeQueues();
   }
 
+  /** Delivered up to `tag` but not acknowledged (OpenWire's delivered-ack): the slots open, the deliveries stay. */
+  releaseSlotsUpTo(tag: number): void {
+    for (const d of this.inflight.values()) {
+      if (d.tag > tag) break;
+      if (!d.holdsSlot) continue;
+      d.holdsSlot = false;
+      this.held--;
+    }
+    this.wakeQueues();
+  }
+
   /** An ACK inside a transaction frees the prefetch slot at once (ActiveMQ does the same). */
   markTxAcked(d: InflightDelivery, txId: string): void {
     if (d.txAckedIn !== undefined) return;

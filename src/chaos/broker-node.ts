@@ -81,7 +81,7 @@ export class BrokerNode {
     const s = this.spec;
     const args = [
       CLI_PATH, 'start', '--data', s.dataDir, '--host', s.host, '--http-host', s.host, '--http-port', String(s.httpPort),
-      '--stomp-port', String(s.stompPort), '--ws-port', '0', '--log-format', 'json', ...(s.args ?? []),
+      '--stomp-port', String(s.stompPort), '--ws-port', '0', '--openwire-port', '0', '--log-format', 'json', ...(s.args ?? []),
     ];
     const [cmd, argv] = s.netns ? ['ip', ['netns', 'exec', s.netns, process.execPath, ...args]] : [process.execPath, args];
     const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], cwd: s.dataDir });

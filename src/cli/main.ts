@@ -24,7 +24,7 @@ export function buildProgram(): Command {
 
   program
     .command('start')
-    .description('run a broker (no config: a single durable node, STOMP on 127.0.0.1:61613, data in ./data)')
+    .description('run a broker (no config: a single durable node, STOMP on 127.0.0.1:61613, OpenWire on 61616, data in ./data)')
     .option('-c, --config <file>', 'ActiveMQ-style XML config (activemq.xml)')
     .option('-d, --data <dir>', 'data directory (ActiveMQ ${activemq.data})')
     .option('--set <name=value>', 'fill a ${name} placeholder (repeatable)', collectSet, {})
@@ -32,8 +32,9 @@ export function buildProgram(): Command {
     .option('--http-host <host>', 'address the HTTP port listens on (default 127.0.0.1)')
     .option('--stomp-port <n>', 'STOMP TCP port when no config is given (0 = any free port)', intArg('--stomp-port'))
     .option('--ws-port <n>', 'STOMP WebSocket port when no config is given (0 = any free port)', intArg('--ws-port'))
+    .option('--openwire-port <n>', 'OpenWire (ActiveMQ JMS clients) port when no config is given (0 = any free port)', intArg('--openwire-port'))
     .option('--host <host>', 'address to listen on when no config is given', '127.0.0.1')
-    .option('--ignore-unsupported-connectors', 'warn about (instead of failing on) connectors for protocols not built yet, e.g. openwire')
+    .option('--ignore-unsupported-connectors', 'warn about (instead of failing on) connectors for protocols not built yet, e.g. amqp')
     .option('--log-format <fmt>', 'json or pretty (default: pretty on a terminal)')
     .action(runStart);
 

@@ -13,6 +13,7 @@ export interface StartOptions {
   httpHost?: string;
   stompPort?: number;
   wsPort?: number;
+  openwirePort?: number;
   host: string;
   ignoreUnsupportedConnectors?: boolean;
   logFormat?: LogFormat;
@@ -28,7 +29,7 @@ export function resolveStartConfig(opts: StartOptions, env: NodeJS.ProcessEnv): 
     const dataDirectory = dataDir ?? path.resolve('data');
     const base = defaultConfig({ dataDirectory });
     const connectors = base.transportConnectors.map((c) => {
-      const port = c.scheme === 'ws' ? opts.wsPort : opts.stompPort;
+      const port = c.scheme === 'ws' ? opts.wsPort : c.scheme === 'tcp' ? opts.openwirePort : opts.stompPort;
       return { ...c, host: opts.host, port: port ?? c.port };
     });
     loaded = { config: { ...base, transportConnectors: connectors }, warnings: [] };

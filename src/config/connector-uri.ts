@@ -4,11 +4,11 @@
  */
 import type { ConnectorScheme, TransportConnectorConfig } from './types.js';
 
-export const SUPPORTED_SCHEMES: readonly ConnectorScheme[] = ['stomp', 'stomp+nio', 'stomp+ssl', 'stomp+nio+ssl', 'ws', 'wss'];
+export const SUPPORTED_SCHEMES: readonly ConnectorScheme[] = ['tcp', 'nio', 'stomp', 'stomp+nio', 'stomp+ssl', 'stomp+nio+ssl', 'ws', 'wss'];
 
-/** Schemes ActiveMQ has that QuorumMQ does not serve yet (DESIGN §1: OpenWire, MQTT, AMQP come later). */
+/** Schemes ActiveMQ has that QuorumMQ does not serve yet (DESIGN §1: MQTT and AMQP come later; OpenWire over TLS too). */
 export const KNOWN_UNSUPPORTED_SCHEMES: readonly string[] = [
-  'tcp', 'nio', 'ssl', 'nio+ssl', 'amqp', 'amqp+nio', 'amqp+ssl', 'amqp+nio+ssl', 'amqp+ws', 'amqp+wss',
+  'ssl', 'nio+ssl', 'amqp', 'amqp+nio', 'amqp+ssl', 'amqp+nio+ssl', 'amqp+ws', 'amqp+wss',
   'mqtt', 'mqtt+nio', 'mqtt+ssl', 'mqtt+nio+ssl', 'mqtt+ws', 'mqtt+wss', 'auto', 'auto+nio', 'auto+ssl',
   'auto+nio+ssl', 'http', 'https', 'udp', 'vm', 'stomp+ws', 'stomp+wss',
 ];
@@ -30,7 +30,7 @@ export function parseConnectorUri(name: string, uri: string): ConnectorUriResult
       unsupported: true,
       message:
         `connector "${name}" (${uri}): scheme "${scheme}" ${kind}. Supported schemes: ${SUPPORTED_SCHEMES.join(', ')}. ` +
-        `Remove the connector or change it to stomp:// (or ws://)` +
+        `Remove the connector or change it to one of those` +
         `, or start with --ignore-unsupported-connectors to skip it with a warning`,
     };
   }

@@ -96,6 +96,7 @@ export function baseDefaultConfig(): BrokerConfig {
     brokerName: DEFAULT_BROKER_NAME,
     dataDirectory: DEFAULT_DATA_DIRECTORY,
     transportConnectors: [
+      { name: 'openwire', uri: 'tcp://127.0.0.1:61616', scheme: 'tcp', host: '127.0.0.1', port: 61616, options: {} },
       { name: 'stomp', uri: 'stomp://127.0.0.1:61613', scheme: 'stomp', host: '127.0.0.1', port: 61613, options: {} },
       { name: 'ws', uri: 'ws://127.0.0.1:61614', scheme: 'ws', host: '127.0.0.1', port: 61614, options: {} },
     ],

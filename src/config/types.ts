@@ -61,7 +61,8 @@ export interface JdbcPersistence {
 
 export type PersistenceConfig = MemoryPersistence | JournalPersistence | ReplicatedPersistence | JdbcPersistence;
 
-export type ConnectorScheme = 'stomp' | 'stomp+nio' | 'stomp+ssl' | 'stomp+nio+ssl' | 'ws' | 'wss';
+/** `tcp` and `nio` are OpenWire, as in ActiveMQ; the `stomp` ones and `ws` are STOMP. */
+export type ConnectorScheme = 'tcp' | 'nio' | 'stomp' | 'stomp+nio' | 'stomp+ssl' | 'stomp+nio+ssl' | 'ws' | 'wss';
 
 export interface TransportConnectorConfig {
   name: string;

@@ -6,8 +6,9 @@ import { systemClock, type Clock } from '../util/clock.js';
 import { QmqError } from '../util/errors.js';
 import { createLogger, type Logger } from '../util/logger.js';
 import { listenTcp } from '../protocol/stomp/tcp-listener.js';
+import { listenOpenWire } from '../protocol/openwire/tcp-listener.js';
 import { listenWebSocket } from '../protocol/stomp/ws-listener.js';
-import type { Listener } from '../protocol/stomp/listener.js';
+import type { Listener } from '../protocol/listener.js';
 import type { StompServerOptions } from '../protocol/stomp/session-types.js';
 import { startHttp } from '../admin/http-server.js';
 import { createHaMode } from '../ha/create-ha-mode.js';
@@ -200,6 +201,18 @@ export class Broker {
 
   private listen(c: TransportConnectorConfig, options: StompServerOptions): Promise<Listener> {
     switch (c.scheme) {
+      case 'tcp':
+      case 'nio':
+        return listenOpenWire(c.host, c.port, {
+          broker: options.broker,
+          clock: this.clock,
+          logger: this.logger.child({ component: 'openwire' }),
+          brokerName: this.config.brokerName,
+          serverVersion: VERSION,
+          // ActiveMQ's transport options, in the connector's URI.
+          maxFrameBytes: connectorNumber(c, 'wireFormat.maxFrameSize', 100 * 1024 * 1024),
+          maxInactivityMs: connectorNumber(c, 'wireFormat.maxInactivityDuration', 30_000),
+        });
       case 'stomp':
       case 'stomp+nio':
         return listenTcp(c.host, c.port, options);
@@ -241,4 +254,12 @@ export class Broker {
       },
     });
   }
+}
+
+function connectorNumber(c: TransportConnectorConfig, option: string, fallback: number): number {
+  const raw = c.options[option];
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 0) throw new QmqError('CONFIG_INVALID', `connector "${c.name}" (${c.uri}): ${option}=${raw} is not a whole number of bytes or ms`);
+  return n;
 }

@@ -13,6 +13,8 @@ export interface BrokerProcess {
   pid: number;
   stompPort: number;
   wsPort: number;
+  /** OpenWire (`tcp://`) port. */
+  openwirePort: number;
   httpPort: number;
   dataDir: string;
   /** Everything the process wrote, for assertions and for failure messages. */
@@ -30,6 +32,7 @@ export interface StartBrokerOptions {
   /** Reuse ports (restart on the same address). */
   stompPort?: number;
   wsPort?: number;
+  openwirePort?: number;
   keepData?: boolean;
 }
 
@@ -52,7 +55,7 @@ export async function startBroker(opts: StartBrokerOptions = {}): Promise<Broker
   const httpPort = await freePort();
   const args = [
     CLI, 'start', '--data', dataDir, '--http-port', String(httpPort),
-    '--stomp-port', String(opts.stompPort ?? 0), '--ws-port', String(opts.wsPort ?? 0), '--log-format', 'json',
+    '--stomp-port', String(opts.stompPort ?? 0), '--ws-port', String(opts.wsPort ?? 0), '--openwire-port', String(opts.openwirePort ?? 0), '--log-format', 'json',
     ...(opts.args ?? []),
   ];
   const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: dataDir });
@@ -85,6 +88,7 @@ export async function startBroker(opts: StartBrokerOptions = {}): Promise<Broker
     pid: child.pid!,
     stompPort: portOf('stomp'),
     wsPort: portOf('ws'),
+    openwirePort: portOf('tcp'),
     httpPort,
     dataDir,
     output: () => out,

@@ -47,7 +47,7 @@ const nodes: SharedNode[] = [];
 export async function startSharedNode(opts: SharedNodeOptions): Promise<SharedNode> {
   const stompPort = opts.stompPort ?? (await freePort());
   const httpPort = await freePort();
-  const args = [CLI, 'start', '--data', opts.dataDir, '--http-port', String(httpPort), '--stomp-port', String(stompPort), '--ws-port', '0', '--log-format', 'json', ...(opts.args ?? [])];
+  const args = [CLI, 'start', '--data', opts.dataDir, '--http-port', String(httpPort), '--stomp-port', String(stompPort), '--ws-port', '0', '--openwire-port', '0', '--log-format', 'json', ...(opts.args ?? [])];
   const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts.spawn });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));

@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { cleanupTemp, runCli, startBroker, tempDir, type BrokerProcess } from '../helpers/broker-process.js';
 import { RawStomp, header } from '../helpers/raw-stomp.js';
+import { runProbe } from '../helpers/java-openwire.js';
 
 const CONFIG = `<broker xmlns="http://activemq.apache.org/schema/core" brokerName="secured">
   <plugins>
@@ -13,7 +14,10 @@ const CONFIG = `<broker xmlns="http://activemq.apache.org/schema/core" brokerNam
       </users>
     </simpleAuthenticationPlugin>
   </plugins>
-  <transportConnectors><transportConnector name="stomp" uri="stomp://127.0.0.1:0"/></transportConnectors>
+  <transportConnectors>
+    <transportConnector name="stomp" uri="stomp://127.0.0.1:0"/>
+    <transportConnector name="openwire" uri="tcp://127.0.0.1:0"/>
+  </transportConnectors>
 </broker>`;
 
 let broker: BrokerProcess;
@@ -62,5 +66,27 @@ describe('<simpleAuthenticationPlugin> (ActiveMQ SimpleAuthenticationBroker)', (
     const refused = await runCli(['produce', '--url', url, '--destination', '/queue/auth', '--count', '1', '--json']);
     assert.notEqual(refused.code, 0);
     assert.match(refused.stderr, /User name \[null\] or password is invalid/);
+  });
+});
+
+describe('<simpleAuthenticationPlugin> for OpenWire (the ActiveMQ Java client)', () => {
+  const probe = (args: string[]) => runProbe(`tcp://127.0.0.1:${broker.openwirePort}`, args, { timeoutMs: 60_000 });
+
+  test('createConnection(user, password) with the right password sends and receives', async () => {
+    const sent = await probe(['produce', '--queue', 'auth.ow', '--count', '1', '--user', 'app', '--password', 's3cret']);
+    assert.equal(sent.code, 0, sent.stderr);
+    const got = await probe(['consume', '--queue', 'auth.ow', '--count', '1', '--timeout', '5000', '--user', 'app', '--password', 's3cret']);
+    assert.equal(got.code, 0, got.stderr);
+    assert.equal(got.events.find((e) => e.event === 'received')?.text, 'm0');
+  });
+
+  test('a wrong password and no credentials are a JMSSecurityException with ActiveMQ\'s words', async () => {
+    for (const [creds, user] of [[['--user', 'app', '--password', 'wrong'], 'app'], [[], 'null']] as const) {
+      const r = await probe(['produce', '--queue', 'auth.ow', '--count', '1', ...creds]);
+      assert.equal(r.code, 2, JSON.stringify(r.events));
+      const e = r.events.find((x) => x.event === 'error');
+      assert.equal(e?.class, 'javax.jms.JMSSecurityException');
+      assert.match(String(e?.message), new RegExp(`User name \\[${user}\\] or password is invalid\\.`));
+    }
   });
 });

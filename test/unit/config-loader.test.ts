@@ -64,11 +64,12 @@ test('an ActiveMQ 5.17-shaped activemq.xml loads with ignoreUnsupportedConnector
     checkpointIntervalMs: 5000, enableJournalDiskSyncs: true,
   });
   assert.deepEqual(config.transportConnectors.map((c) => `${c.name} ${c.scheme}://${c.host}:${c.port}`), [
+    'openwire tcp://0.0.0.0:61616',
     'stomp stomp://0.0.0.0:61613',
     'ws ws://0.0.0.0:61614',
   ]);
   // `&amp;` in the URI is decoded by the XML parser, then split into options.
-  assert.deepEqual(config.transportConnectors[0].options, { maximumConnections: '1000', 'wireFormat.maxFrameSize': '104857600' });
+  assert.deepEqual(config.transportConnectors[1].options, { maximumConnections: '1000', 'wireFormat.maxFrameSize': '104857600' });
   assert.deepEqual(config.policies, [{ topic: '>', prioritizedMessages: false }]);
   assert.equal(config.memoryLimitBytes, 64 * 1024 * 1024);
 
@@ -79,24 +80,23 @@ test('an ActiveMQ 5.17-shaped activemq.xml loads with ignoreUnsupportedConnector
   assert.doesNotMatch(spring[0], /PropertyPlaceholderConfigurer/);
   const has = (re: RegExp) => assert.ok(warnings.some((w) => re.test(w)), `expected a warning matching ${re}\n${warnings.join('\n')}`);
   has(/<managementContext> \(line 41\), <shutdownHooks> \(line 73\) in <broker> have no effect/);
-  has(/:65: connector "openwire" .*scheme "tcp" is not supported yet.*skipped/);
-  has(/:66: connector "amqp"/);
+  has(/:66: connector "amqp" .*scheme "amqp" is not supported yet.*skipped/);
   has(/:68: connector "mqtt"/);
   has(/<pendingMessageLimitStrategy> \(line 32\) in <policyEntry>/);
   has(/<storeUsage> \(line 54\), <tempUsage> \(line 57\) in <systemUsage>/);
   has(/:52: <memoryUsage> attribute percentOfJvmHeap has no effect/);
-  assert.equal(warnings.length, 8);
+  assert.equal(warnings.length, 7);
 });
 
-test('the same file without ignoreUnsupportedConnectors fails naming the openwire connector and what to do', () => {
+test('the same file without ignoreUnsupportedConnectors fails naming the amqp connector and what to do', () => {
   assert.throws(
     () => loadConfigFile(`${FIXTURES}/activemq-5.17-default.xml`, noEnv),
     (e: unknown) => {
       assert.ok(isQmqError(e));
       assert.equal(e.codeName, 'CONFIG_UNSUPPORTED');
-      assert.match(e.message, /activemq-5\.17-default\.xml:65: connector "openwire" \(tcp:\/\/0\.0\.0\.0:61616/);
-      assert.match(e.message, /Supported schemes: stomp, stomp\+nio, stomp\+ssl, stomp\+nio\+ssl, ws, wss/);
-      assert.match(e.message, /Remove the connector or change it to stomp:\/\//);
+      assert.match(e.message, /activemq-5\.17-default\.xml:66: connector "amqp" \(amqp:\/\/0\.0\.0\.0:5672/);
+      assert.match(e.message, /Supported schemes: tcp, nio, stomp, stomp\+nio, stomp\+ssl, stomp\+nio\+ssl, ws, wss/);
+      assert.match(e.message, /Remove the connector or change it to one of those/);
       assert.match(e.message, /--ignore-unsupported-connectors/);
       return true;
     },
@@ -204,9 +204,9 @@ test('persistent="false" gives the memory store; no persistenceAdapter gives the
   assert.equal(dflt.kind === 'journal' && `${dflt.flavour} ${dflt.directory}`, 'default /x/journal');
 });
 
-test('no <transportConnectors> keeps the default STOMP and WebSocket connectors', () => {
+test('no <transportConnectors> keeps the default OpenWire, STOMP and WebSocket connectors', () => {
   const { config } = parseConfigXml('<broker/>', 'c.xml', noEnv);
-  assert.deepEqual(config.transportConnectors.map((c) => c.uri), ['stomp://127.0.0.1:61613', 'ws://127.0.0.1:61614']);
+  assert.deepEqual(config.transportConnectors.map((c) => c.uri), ['tcp://127.0.0.1:61616', 'stomp://127.0.0.1:61613', 'ws://127.0.0.1:61614']);
 });
 
 test('virtual topics: ActiveMQ\'s default rule, useVirtualTopics="false", and <virtualDestinationInterceptor> rules', () => {

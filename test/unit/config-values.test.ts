@@ -35,7 +35,7 @@ test('connector URIs', () => {
     options: { 'transport.hbGracePeriodMultiplier': '1.5', needClientAuth: 'true' },
   });
   const bad: [string, boolean, RegExp][] = [
-    ['tcp://0.0.0.0:61616', true, /scheme "tcp" is not supported yet/],
+    ['ssl://0.0.0.0:61617', true, /scheme "ssl" is not supported yet/],
     ['auto://0.0.0.0:5671', true, /scheme "auto" is not supported yet/],
     ['gopher://h:70', true, /scheme "gopher" is unknown/],
     ['stomp://h:99999', false, /out of range/],
@@ -99,6 +99,7 @@ test('defaultConfig: what `quorummq start` runs with no config', () => {
     brokerName: 'localhost',
     dataDirectory: './data',
     transportConnectors: [
+      { name: 'openwire', uri: 'tcp://127.0.0.1:61616', scheme: 'tcp', host: '127.0.0.1', port: 61616, options: {} },
       { name: 'stomp', uri: 'stomp://127.0.0.1:61613', scheme: 'stomp', host: '127.0.0.1', port: 61613, options: {} },
       { name: 'ws', uri: 'ws://127.0.0.1:61614', scheme: 'ws', host: '127.0.0.1', port: 61614, options: {} },
     ],
@@ -165,9 +166,9 @@ test('validateConfig: discriminator, exclusive queue/topic, duplicate connectors
   };
   bad((c) => (c.persistence = { kind: 'rocksdb' }), /persistence\.kind: .*'memory' \| 'journal' \| 'replicatedLevelDB' \| 'jdbc'/);
   bad((c) => (c.policies = [{ queue: '>', topic: '>', prioritizedMessages: false }]), /policies\[0\]: set exactly one of "queue" and "topic"/);
-  bad((c) => (c.transportConnectors[1] = { ...c.transportConnectors[0] }), /duplicate connector name "stomp"/);
-  bad((c) => (c.transportConnectors[1] = { ...c.transportConnectors[0], name: 'x' }), /connectors "stomp" and "x" both listen on 127\.0\.0\.1:61613/);
-  bad((c) => (c.transportConnectors[0].scheme = 'tcp'), /transportConnectors\[0\]\.scheme: .*"stomp"/);
+  bad((c) => (c.transportConnectors[2] = { ...c.transportConnectors[1] }), /duplicate connector name "stomp"/);
+  bad((c) => (c.transportConnectors[2] = { ...c.transportConnectors[1], name: 'x' }), /connectors "stomp" and "x" both listen on 127\.0\.0\.1:61613/);
+  bad((c) => (c.transportConnectors[0].scheme = 'ssl'), /transportConnectors\[0\]\.scheme: .*"stomp"/);
   const noSource = defaultConfig() as unknown as Record<string, unknown>;
   delete noSource.source;
   assert.equal(validateConfig(noSource).source, '<code>');

@@ -4,7 +4,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { StompSession } from './session.js';
 import type { StompServerOptions, StompTransport } from './session-types.js';
 import { QmqError } from '../../util/errors.js';
-import type { Listener } from './listener.js';
+import type { Listener } from '../listener.js';
 
 // The subprotocols STOMP-over-WebSocket clients offer (ActiveMQ accepts the same three).
 const SUBPROTOCOLS = ['v12.stomp', 'v11.stomp', 'v10.stomp', 'stomp'];

@@ -1,0 +1,557 @@
+/**
+ * One OpenWire connection: wire format negotiation, then JMS commands mapped onto the broker
+ * core's `Connection`. What each command does follows ActiveMQ 5.17's TransportConnection as a
+ * Java client sees it; where we answer differently, the README's OpenWire section says so.
+ */
+import type { AckMode, BrokerCoreApi, Connection, Delivery, Subscription } from '../../broker/api.js';
+import type { DestinationRef } from '../../broker/message.js';
+import type { Clock, TimerHandle } from '../../util/clock.js';
+import { QmqError, toQmqError, type ErrorCodeName } from '../../util/errors.js';
+import type { Logger } from '../../util/logger.js';
+import { decodeCommand, encodeCommand, FrameSplitter, type OwObject, type OwThrowable } from './codec.js';
+import { destinationRef, messageForDispatch, messageIdString, owDestination, sendRequestFromMessage } from './message-translation.js';
+import { decodePrimitiveMap, encodeTypedMap } from './primitive-map.js';
+import { MESSAGE_TYPES, OPENWIRE_VERSION, SCHEMAS, T } from './schema.js';
+
+export interface OpenWireTransport {
+  readonly remoteAddress: string;
+  write(data: Buffer): void;
+  /** Closes after everything written so far has been flushed. */
+  end(): void;
+  pause(): void;
+  resume(): void;
+}
+
+export interface OpenWireServerOptions {
+  broker: BrokerCoreApi;
+  clock: Clock;
+  logger: Logger;
+  brokerName: string;
+  serverVersion: string;
+  /** Largest frame accepted (ActiveMQ's `wireFormat.maxFrameSize`, 100 MiB by default). */
+  maxFrameBytes: number;
+  /** Offered `MaxInactivityDuration`; the client's lower value wins, 0 turns the check off. */
+  maxInactivityMs?: number;
+  /** Unanswered sends after which reading pauses until some complete. */
+  maxPendingSends?: number;
+}
+
+// MessageAck.ackType (ActiveMQ MessageAck constants).
+const DELIVERED_ACK = 0;
+const POISON_ACK = 1;
+// 2 is the standard ack: it covers this delivery and every earlier one, like any type not named here.
+const REDELIVERED_ACK = 3;
+const INDIVIDUAL_ACK = 4;
+// TransactionInfo.type.
+const TX_BEGIN = 0;
+const TX_COMMIT_ONE_PHASE = 2;
+const TX_ROLLBACK = 4;
+// DestinationInfo.operationType.
+const DEST_ADD = 0;
+
+const ADVISORY_PREFIX = 'ActiveMQ.Advisory.';
+
+/** The Java exception a client throws for each of our error codes (it instantiates the class by name). */
+const EXCEPTION_CLASS: Partial<Record<ErrorCodeName, string>> = {
+  NOT_AUTHENTICATED: 'java.lang.SecurityException',
+  CLIENT_ID_IN_USE: 'javax.jms.InvalidClientIDException',
+  CLIENT_ID_REQUIRED: 'javax.jms.InvalidClientIDException',
+  INVALID_DESTINATION: 'javax.jms.InvalidDestinationException',
+  DURABLE_ON_QUEUE: 'javax.jms.InvalidDestinationException',
+  INVALID_SELECTOR: 'javax.jms.InvalidSelectorException',
+  RESOURCE_LIMIT: 'javax.jms.ResourceAllocationException',
+  STORE_FULL: 'javax.jms.ResourceAllocationException',
+  UNKNOWN_TRANSACTION: 'javax.jms.IllegalStateException',
+  TRANSACTION_EXISTS: 'javax.jms.IllegalStateException',
+};
+
+export function throwableFor(e: QmqError): OwThrowable {
+  return { className: EXCEPTION_CLASS[e.codeName] ?? 'javax.jms.JMSException', message: `${e.message} (${e.code})` };
+}
+
+interface ConsumerState {
+  /** The core subscription id: the ConsumerId as ActiveMQ prints it. */
+  key: string;
+  sessionKey: string;
+  consumerId: OwObject;
+  subscription: Subscription | null;
+  /** Delivered and not acknowledged, in delivery order: message id → core tag. */
+  inflight: Map<string, { tag: number; txAcked?: string }>;
+  pull: { waiting: boolean; timer: TimerHandle | null } | null;
+  /** A QueueBrowser: its copies are not deliveries, and the client's acks of them mean nothing. */
+  browser: boolean;
+}
+
+function idKey(o: unknown): string {
+  const x = o as OwObject | null;
+  if (!x) return '';
+  if (x.type === T.CONNECTION_ID) return String(x.value);
+  if (x.type === T.SESSION_ID) return `${String(x.connectionId)}:${Number(x.value)}`;
+  if (x.type === T.CONSUMER_ID || x.type === T.PRODUCER_ID) return `${String(x.connectionId)}:${Number(x.sessionId)}:${Number(x.value)}`;
+  if (x.type === T.LOCAL_TRANSACTION_ID) return `${idKey(x.connectionId)}:${Number(x.value)}`;
+  return '';
+}
+
+export class OpenWireSession {
+  private readonly splitter: FrameSplitter;
+  private readonly log: Logger;
+  private state: 'negotiating' | 'open' | 'closed' = 'negotiating';
+  private core: Connection | null = null;
+  private readonly consumers = new Map<string, ConsumerState>();
+  private readonly txAcks = new Map<string, Array<{ consumer: ConsumerState; id: string }>>();
+  private pendingSends = 0;
+  private paused = false;
+  private lastRead: number;
+  private lastWrite: number;
+  private inactivityMs = 0;
+  private keepAliveTimer: TimerHandle | null = null;
+
+  constructor(
+    private readonly transport: OpenWireTransport,
+    private readonly options: OpenWireServerOptions,
+  ) {
+    this.splitter = new FrameSplitter(options.maxFrameBytes);
+    this.log = options.logger.child({ remote: transport.remoteAddress });
+    this.lastRead = this.lastWrite = options.clock.now();
+    // Both sides send their WireFormatInfo at once; neither waits for the other's.
+    this.write({
+      type: T.WIREFORMAT_INFO,
+      version: OPENWIRE_VERSION,
+      marshalledProperties: encodeTypedMap({
+        // Tight encoding and the marshal cache are ANDed with the client's: off here means off.
+        TightEncodingEnabled: { t: 'bool', v: false },
+        CacheEnabled: { t: 'bool', v: false },
+        SizePrefixDisabled: { t: 'bool', v: false },
+        StackTraceEnabled: { t: 'bool', v: false },
+        TcpNoDelayEnabled: { t: 'bool', v: true },
+        MaxInactivityDuration: { t: 'long', v: options.maxInactivityMs ?? 30_000 },
+        MaxInactivityDurationInitalDelay: { t: 'long', v: 10_000 },
+        MaxFrameSize: { t: 'long', v: options.maxFrameBytes },
+        CacheSize: { t: 'int', v: 1024 },
+        ProviderName: { t: 'string', v: 'QuorumMQ' },
+        ProviderVersion: { t: 'string', v: options.serverVersion },
+      }),
+    });
+  }
+
+  private get closed(): boolean {
+    return this.state === 'closed';
+  }
+
+  private write(o: OwObject): void {
+    if (this.state === 'closed') return;
+    this.lastWrite = this.options.clock.now();
+    this.transport.write(encodeCommand(o));
+  }
+
+  private respond(cmd: OwObject, error?: unknown): void {
+    if (error !== undefined) {
+      const e = toQmqError(error);
+      if (cmd.responseRequired !== true) {
+        this.log.warn({ err: e.message, code: e.code, command: SCHEMAS.get(cmd.type)?.name }, 'an OpenWire command without a response failed');
+        return;
+      }
+      this.write({ type: T.EXCEPTION_RESPONSE, correlationId: cmd.commandId, exception: throwableFor(e) });
+      return;
+    }
+    if (cmd.responseRequired === true) this.write({ type: T.RESPONSE, correlationId: cmd.commandId });
+  }
+
+  onData(chunk: Buffer): void {
+    if (this.state === 'closed') return;
+    this.lastRead = this.options.clock.now();
+    let bodies: Buffer[];
+    try {
+      bodies = this.splitter.push(chunk);
+    } catch (e) {
+      this.fail(toQmqError(e));
+      return;
+    }
+    for (const body of bodies) {
+      if (this.closed) return;
+      let cmd: OwObject;
+      try {
+        cmd = decodeCommand(body);
+      } catch (e) {
+        this.fail(toQmqError(e));
+        return;
+      }
+      try {
+        this.handle(cmd);
+      } catch (e) {
+        // Before the handshake is done there is no command to answer: the connection ends.
+        if (this.state === 'negotiating') this.fail(toQmqError(e));
+        else this.respond(cmd, e);
+      }
+    }
+  }
+
+  /** A protocol violation: say why in the log and to the client, then close. Other clients go on. */
+  private fail(e: QmqError): void {
+    this.log.warn({ err: e.message, code: e.code }, 'OpenWire connection closed: protocol error');
+    this.write({ type: T.CONNECTION_ERROR, exception: throwableFor(e), connectionId: null });
+    this.close();
+  }
+
+  private handle(cmd: OwObject): void {
+    if (this.state === 'negotiating') {
+      if (cmd.type !== T.WIREFORMAT_INFO) throw new QmqError('FRAME_MALFORMED', `OpenWire: expected WireFormatInfo first, got ${SCHEMAS.get(cmd.type)?.name}`);
+      this.negotiate(cmd);
+      return;
+    }
+    switch (cmd.type) {
+      case T.WIREFORMAT_INFO:
+        return;
+      case T.KEEP_ALIVE_INFO:
+        // ActiveMQ's InactivityMonitor: a keep-alive that asks for an answer gets one back.
+        if (cmd.responseRequired === true) this.write({ type: T.KEEP_ALIVE_INFO, responseRequired: false });
+        return;
+      case T.SHUTDOWN_INFO:
+        this.close();
+        return;
+      case T.CONNECTION_INFO:
+        this.connect(cmd);
+        return;
+    }
+    const core = this.core;
+    if (core === null) throw new QmqError('NOT_CONNECTED', `OpenWire: ${SCHEMAS.get(cmd.type)?.name} before ConnectionInfo`);
+    if (MESSAGE_TYPES.has(cmd.type)) return this.send(core, cmd);
+    switch (cmd.type) {
+      case T.SESSION_INFO:
+      case T.PRODUCER_INFO:
+      case T.CONSUMER_CONTROL:
+      case T.CONNECTION_CONTROL:
+      case T.FLUSH_COMMAND:
+      case T.PRODUCER_ACK:
+        return this.respond(cmd);
+      case T.CONSUMER_INFO:
+        return this.addConsumer(core, cmd);
+      case T.MESSAGE_ACK:
+        return this.ack(core, cmd);
+      case T.MESSAGE_PULL:
+        return this.pull(cmd);
+      case T.TRANSACTION_INFO:
+        return this.transaction(core, cmd);
+      case T.DESTINATION_INFO:
+        return this.destination(core, cmd);
+      case T.REMOVE_INFO:
+        return this.remove(cmd);
+      case T.REMOVE_SUBSCRIPTION_INFO:
+        core.removeDurableSubscription(String(cmd.subscriptionName)).then(
+          () => this.respond(cmd),
+          (e: unknown) => this.respond(cmd, e),
+        );
+        return;
+      default:
+        throw new QmqError('UNKNOWN_COMMAND', `OpenWire: ${SCHEMAS.get(cmd.type)?.name ?? cmd.type} is not supported`);
+    }
+  }
+
+  private negotiate(info: OwObject): void {
+    const version = Number(info.version);
+    if (version < OPENWIRE_VERSION) {
+      throw new QmqError('VERSION_UNSUPPORTED', `OpenWire version ${version} is not supported; QuorumMQ speaks version ${OPENWIRE_VERSION}, as ActiveMQ 5.17 clients do`);
+    }
+    const props = info.marshalledProperties ? decodePrimitiveMap(info.marshalledProperties as Buffer, 'the WireFormatInfo properties') : {};
+    const theirs = typeof props.MaxInactivityDuration === 'number' ? props.MaxInactivityDuration : 30_000;
+    const ours = this.options.maxInactivityMs ?? 30_000;
+    this.inactivityMs = theirs <= 0 || ours <= 0 ? 0 : Math.min(theirs, ours);
+    this.state = 'open';
+    this.write({
+      type: T.BROKER_INFO,
+      brokerId: { type: T.BROKER_ID, value: `ID:${this.options.brokerName}` },
+      brokerName: this.options.brokerName,
+    });
+    this.scheduleKeepAlive();
+  }
+
+  /** Writes a KeepAliveInfo when we have been quiet, and drops a client silent past twice the negotiated time. */
+  private scheduleKeepAlive(): void {
+    if (this.inactivityMs === 0) return;
+    const period = Math.max(100, Math.floor(this.inactivityMs / 3));
+    this.keepAliveTimer = this.options.clock.schedule(period, () => {
+      if (this.state === 'closed') return;
+      const now = this.options.clock.now();
+      if (now - this.lastRead > 2 * this.inactivityMs) {
+        this.log.warn({ silentMs: now - this.lastRead }, 'OpenWire client silent past its inactivity timeout; closing');
+        this.close();
+        return;
+      }
+      if (now - this.lastWrite >= period) this.write({ type: T.KEEP_ALIVE_INFO, responseRequired: false });
+      this.scheduleKeepAlive();
+    });
+  }
+
+  private connect(cmd: OwObject): void {
+    if (this.core !== null) return this.respond(cmd);
+    try {
+      this.core = this.options.broker.connect({
+        clientId: typeof cmd.clientId === 'string' && cmd.clientId !== '' ? cmd.clientId : undefined,
+        login: typeof cmd.userName === 'string' ? cmd.userName : undefined,
+        passcode: typeof cmd.password === 'string' ? cmd.password : undefined,
+        remoteAddress: this.transport.remoteAddress,
+        protocol: 'openwire',
+      });
+    } catch (e) {
+      const err = toQmqError(e);
+      this.respond(cmd, err);
+      // A refused login ends the connection, as with STOMP (the client closes on its side too).
+      if (err.fatal || err.codeName === 'NOT_AUTHENTICATED') this.close();
+      return;
+    }
+    this.respond(cmd);
+  }
+
+  private send(core: Connection, cmd: OwObject): void {
+    const { req, replyTo } = sendRequestFromMessage(cmd, { maxBodyBytes: this.options.maxFrameBytes });
+    if (replyTo) req.replyTo = replyTo;
+    const txId = cmd.transactionId ? idKey(cmd.transactionId) : undefined;
+    const sent = core.send(req, txId);
+    this.pendingSends++;
+    if (!this.paused && this.pendingSends >= (this.options.maxPendingSends ?? 1024)) {
+      // Producer flow control: stop reading until the store catches up (TCP holds the client back).
+      this.paused = true;
+      this.transport.pause();
+    }
+    sent.then(
+      () => this.sendDone(cmd),
+      (e: unknown) => this.sendDone(cmd, e),
+    );
+  }
+
+  private sendDone(cmd: OwObject, e?: unknown): void {
+    this.pendingSends--;
+    if (this.paused && this.pendingSends < (this.options.maxPendingSends ?? 1024) / 2) {
+      this.paused = false;
+      this.transport.resume();
+    }
+    this.respond(cmd, e);
+  }
+
+  private addConsumer(core: Connection, cmd: OwObject): void {
+    const key = idKey(cmd.consumerId);
+    if (this.consumers.has(key)) return this.respond(cmd);
+    const destination = destinationRef(cmd.destination, 'the consumer destination');
+    const state: ConsumerState = {
+      key,
+      sessionKey: key.slice(0, key.lastIndexOf(':')),
+      consumerId: cmd.consumerId as OwObject,
+      subscription: null,
+      inflight: new Map(),
+      pull: Number(cmd.prefetchSize) === 0 ? { waiting: false, timer: null } : null,
+      browser: cmd.browser === true,
+    };
+    // Advisory topics (the client watches temp destinations on them): accepted, never fed.
+    if (destination.name.split(',').every((n) => n.startsWith(ADVISORY_PREFIX))) {
+      this.consumers.set(key, state);
+      return this.respond(cmd);
+    }
+    const ackMode: AckMode = 'client-individual';
+    const sub = core.subscribe(
+      {
+        id: key,
+        destination,
+        ackMode,
+        selector: typeof cmd.selector === 'string' ? cmd.selector : undefined,
+        // Prefetch 0 (pull) runs as 1: see `pull`.
+        prefetch: Math.max(1, Number(cmd.prefetchSize)),
+        durableName: destination.kind === 'topic' && typeof cmd.subscriptionName === 'string' && cmd.subscriptionName !== '' ? cmd.subscriptionName : undefined,
+        exclusive: cmd.exclusive === true,
+        noLocal: cmd.noLocal === true,
+        consumerPriority: Number(cmd.priority),
+        browser: cmd.browser === true,
+        startPaused: true,
+      },
+      {
+        deliver: (d) => this.dispatch(state, d),
+        // The browse is over: a MessageDispatch without a message says so.
+        browseEnd: () => this.write({ type: T.MESSAGE_DISPATCH, consumerId: state.consumerId, destination: cmd.destination, message: null, redeliveryCounter: 0 }),
+      },
+    );
+    state.subscription = sub;
+    this.consumers.set(key, state);
+    this.respond(cmd);
+    sub.start();
+  }
+
+  private dispatch(state: ConsumerState, d: Delivery): void {
+    const message = messageForDispatch(d.message, d.tag, this.options.clock.now());
+    if (!state.browser) state.inflight.set(messageIdString(message.messageId)!, { tag: d.tag });
+    if (state.pull) {
+      state.pull.waiting = false;
+      state.pull.timer?.cancel();
+      state.pull.timer = null;
+    }
+    const redeliveryCounter = Math.max(d.message.redeliveryCount, d.redelivered ? 1 : 0);
+    message.redeliveryCounter = redeliveryCounter;
+    this.write({ type: T.MESSAGE_DISPATCH, consumerId: state.consumerId, destination: message.destination, message, redeliveryCounter });
+  }
+
+  /**
+   * A prefetch-0 consumer asks for one message. We run such consumers with a window of one, so
+   * the next message is usually already on its way; if none comes within the pull's timeout
+   * (none at all for -1, "receiveNoWait"), an empty dispatch tells the client to stop waiting.
+   */
+  private pull(cmd: OwObject): void {
+    const state = this.consumers.get(idKey(cmd.consumerId));
+    if (!state?.pull) return this.respond(cmd);
+    const timeout = Number(cmd.timeout);
+    state.pull.waiting = true;
+    state.pull.timer?.cancel();
+    state.pull.timer = null;
+    if (timeout !== 0) {
+      const pull = state.pull;
+      pull.timer = this.options.clock.schedule(Math.max(0, timeout), () => {
+        pull.timer = null;
+        if (!pull.waiting) return;
+        pull.waiting = false;
+        this.write({ type: T.MESSAGE_DISPATCH, consumerId: state.consumerId, destination: cmd.destination, message: null, redeliveryCounter: 0 });
+      });
+    }
+    this.respond(cmd);
+  }
+
+  private ack(core: Connection, cmd: OwObject): void {
+    const state = this.consumers.get(idKey(cmd.consumerId));
+    const last = messageIdString(cmd.lastMessageId);
+    if (!state || last === undefined || !state.inflight.has(last)) {
+      // After a failover the client may ack what the previous connection delivered: nothing to do.
+      this.log.debug({ consumer: idKey(cmd.consumerId), last }, 'OpenWire ack for a delivery this connection does not hold');
+      return this.respond(cmd);
+    }
+    const type = Number(cmd.ackType);
+    const txId = cmd.transactionId ? idKey(cmd.transactionId) : undefined;
+    if (type === REDELIVERED_ACK) return this.respond(cmd);
+    if (type === DELIVERED_ACK) {
+      core.releaseWindow(state.inflight.get(last)!.tag);
+      return this.respond(cmd);
+    }
+    // An individual ack covers one message; the others cover every earlier delivery too.
+    const covered: string[] = [];
+    if (type === INDIVIDUAL_ACK) covered.push(last);
+    else {
+      for (const [id, entry] of state.inflight) {
+        if (entry.txAcked === undefined || id === last) covered.push(id);
+        if (id === last) break;
+      }
+    }
+    const work: Promise<void>[] = [];
+    for (const id of covered) {
+      const entry = state.inflight.get(id)!;
+      if (entry.txAcked !== undefined) continue;
+      if (type === POISON_ACK) {
+        state.inflight.delete(id);
+        work.push(core.poison(entry.tag));
+      } else if (txId !== undefined) {
+        entry.txAcked = txId;
+        let list = this.txAcks.get(txId);
+        if (!list) this.txAcks.set(txId, (list = []));
+        list.push({ consumer: state, id });
+        work.push(core.ack(entry.tag, txId));
+      } else {
+        state.inflight.delete(id);
+        work.push(core.ack(entry.tag));
+      }
+    }
+    Promise.all(work).then(
+      () => this.respond(cmd),
+      (e: unknown) => this.respond(cmd, e),
+    );
+  }
+
+  private transaction(core: Connection, cmd: OwObject): void {
+    const txId = idKey(cmd.transactionId);
+    const type = Number(cmd.txType);
+    if (cmd.transactionId && (cmd.transactionId as OwObject).type !== T.LOCAL_TRANSACTION_ID) {
+      throw new QmqError('UNKNOWN_TRANSACTION', 'OpenWire: XA transactions are not supported; use a transacted session');
+    }
+    if (type === TX_BEGIN) {
+      core.begin(txId);
+      return this.respond(cmd);
+    }
+    if (type === TX_COMMIT_ONE_PHASE) {
+      core.commit(txId).then(
+        () => {
+          for (const a of this.txAcks.get(txId) ?? []) a.consumer.inflight.delete(a.id);
+          this.txAcks.delete(txId);
+          this.respond(cmd);
+        },
+        (e: unknown) => {
+          this.clearTxAcks(txId);
+          this.respond(cmd, e);
+        },
+      );
+      return;
+    }
+    if (type === TX_ROLLBACK) {
+      // The deliveries stay with this consumer; the Java client redelivers them itself.
+      this.clearTxAcks(txId);
+      core.abort(txId);
+      return this.respond(cmd);
+    }
+    throw new QmqError('UNKNOWN_TRANSACTION', `OpenWire: transaction operation ${type} is not supported (XA is not)`);
+  }
+
+  private clearTxAcks(txId: string): void {
+    for (const a of this.txAcks.get(txId) ?? []) {
+      const entry = a.consumer.inflight.get(a.id);
+      if (entry) entry.txAcked = undefined;
+    }
+    this.txAcks.delete(txId);
+  }
+
+  private destination(core: Connection, cmd: OwObject): void {
+    const ref: DestinationRef = destinationRef(cmd.destination, 'the destination');
+    if (Number(cmd.operationType) === DEST_ADD && (ref.kind === 'temp-queue' || ref.kind === 'temp-topic')) {
+      core.temporaryDestination(ref.kind, ref.name, { nameIsGlobal: true });
+    }
+    // Removing a temporary destination waits for its connection to close.
+    this.respond(cmd);
+  }
+
+  private remove(cmd: OwObject): void {
+    const id = cmd.objectId as OwObject | null;
+    const key = idKey(id);
+    if (id?.type === T.CONSUMER_ID) this.removeConsumer(key);
+    else if (id?.type === T.SESSION_ID) {
+      for (const c of [...this.consumers.values()]) if (c.sessionKey === key) this.removeConsumer(c.key);
+    } else if (id?.type === T.CONNECTION_ID) {
+      const core = this.core;
+      this.core = null;
+      this.consumers.clear();
+      if (core) {
+        core.close().then(
+          () => this.respond(cmd),
+          (e: unknown) => this.respond(cmd, e),
+        );
+        return;
+      }
+    }
+    this.respond(cmd);
+  }
+
+  private removeConsumer(key: string): void {
+    const state = this.consumers.get(key);
+    if (!state) return;
+    this.consumers.delete(key);
+    state.pull?.timer?.cancel();
+    if (state.subscription && this.core) this.core.unsubscribe(key);
+  }
+
+  close(): void {
+    if (this.state === 'closed') return;
+    this.transport.end();
+    this.state = 'closed';
+    this.onTransportClosed();
+  }
+
+  onTransportClosed(): void {
+    this.state = 'closed';
+    this.keepAliveTimer?.cancel();
+    for (const c of this.consumers.values()) c.pull?.timer?.cancel();
+    this.consumers.clear();
+    const core = this.core;
+    this.core = null;
+    core?.close().catch((e: unknown) => this.log.error({ err: e }, 'closing an OpenWire connection failed'));
+  }
+}

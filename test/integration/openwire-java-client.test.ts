@@ -1,0 +1,221 @@
+/**
+ * OpenWire with ActiveMQ 5.17's own Java JMS client (Debian's `activemq` package) against a real
+ * broker process: what a team's existing Java producers and consumers do, and what they see.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { cleanupTemp, startBroker, type BrokerProcess } from '../helpers/broker-process.js';
+import { runProbe, type ProbeEvent } from '../helpers/java-openwire.js';
+import { RawStomp, header } from '../helpers/raw-stomp.js';
+import { waitFor } from '../helpers/wait.js';
+import { decodeCommand, encodeCommand, FrameSplitter, type OwObject } from '../../src/protocol/openwire/codec.js';
+import { T } from '../../src/protocol/openwire/schema.js';
+import { encodeTypedMap } from '../../src/protocol/openwire/primitive-map.js';
+
+let broker: BrokerProcess;
+let url: string;
+
+before(async () => {
+  broker = await startBroker();
+  url = `tcp://127.0.0.1:${broker.openwirePort}`;
+});
+
+after(async () => {
+  await broker.stop();
+  cleanupTemp();
+});
+
+async function probe(args: string[], expectCode = 0): Promise<ProbeEvent[]> {
+  const r = await runProbe(url, args, { timeoutMs: 60_000 });
+  assert.equal(r.timedOut, false, `the probe hung: ${args.join(' ')}\n${r.stderr}`);
+  assert.equal(r.code, expectCode, `probe ${args.join(' ')} exited ${r.code}\nevents: ${JSON.stringify(r.events)}\nstderr: ${r.stderr.slice(-3000)}`);
+  return r.events;
+}
+
+const received = (events: ProbeEvent[]) => events.filter((e) => e.event === 'received');
+
+test('a Java producer and consumer: text, properties, headers, and the producer\'s JMSMessageID', async () => {
+  const sent = await probe(['produce', '--queue', 'ow.basic', '--count', '3', '--property', 'color=red', '--priority', '6', '--correlation-id', 'corr-9', '--type', 'order']);
+  const ids = sent.filter((e) => e.event === 'sent').map((e) => e.messageId);
+  assert.equal(ids.length, 3);
+  const got = received(await probe(['consume', '--queue', 'ow.basic', '--count', '3', '--timeout', '5000']));
+  assert.deepEqual(got.map((e) => e.text), ['m0', 'm1', 'm2']);
+  assert.deepEqual(got.map((e) => e.messageId), ids);
+  for (const e of got) {
+    assert.equal(e.kind, 'text');
+    assert.equal(e.priority, 6);
+    assert.equal(e.persistent, true);
+    assert.equal(e.correlationId, 'corr-9');
+    assert.equal(e.type, 'order');
+    assert.equal(e.redelivered, false);
+    assert.equal(e.destination, 'queue://ow.basic');
+    assert.equal((e.properties as Record<string, string>).color, 'red');
+  }
+  // Consumed and acknowledged: nothing is left.
+  await probe(['consume', '--queue', 'ow.basic', '--count', '1', '--timeout', '300'], 3);
+});
+
+test('bytes messages, a QueueBrowser that takes nothing, then client acknowledgement', async () => {
+  await probe(['produce', '--queue', 'ow.bytes', '--count', '3', '--bytes', '--persistent', 'false', '--prefix', 'héllo✓-']);
+  const browsed = (await probe(['browse', '--queue', 'ow.bytes'])).filter((e) => e.event === 'browsed');
+  assert.deepEqual(browsed.map((e) => e.text), ['héllo✓-0', 'héllo✓-1', 'héllo✓-2']);
+  const got = received(await probe(['consume', '--queue', 'ow.bytes', '--count', '3', '--timeout', '5000', '--ack', 'client']));
+  assert.deepEqual(got.map((e) => [e.kind, e.text, e.persistent]), [
+    ['bytes', 'héllo✓-0', false],
+    ['bytes', 'héllo✓-1', false],
+    ['bytes', 'héllo✓-2', false],
+  ]);
+});
+
+test('request/reply through a temporary queue, and a topic', async () => {
+  const rr = await probe(['request-reply', '--queue', 'ow.requests', '--count', '3']);
+  assert.deepEqual(rr.filter((e) => e.event === 'reply').map((e) => [e.text, e.correlationId]), [
+    ['re:req0', 'c0'],
+    ['re:req1', 'c1'],
+    ['re:req2', 'c2'],
+  ]);
+  const ps = received(await probe(['pubsub', '--topic', 'ow.prices', '--count', '3']));
+  assert.deepEqual(ps.map((e) => [e.text, e.destination]), [
+    ['m0', 'topic://ow.prices'],
+    ['m1', 'topic://ow.prices'],
+    ['m2', 'topic://ow.prices'],
+  ]);
+});
+
+test('a transacted consumer that rolls back gets the same messages again, marked redelivered', async () => {
+  await probe(['produce', '--queue', 'ow.tx', '--count', '3', '--transacted']);
+  const events = await probe(['consume', '--queue', 'ow.tx', '--count', '3', '--timeout', '5000', '--ack', 'transacted', '--rollback-first']);
+  const got = received(events);
+  assert.deepEqual(got.map((e) => [e.text, e.redelivered]), [
+    ['m0', false], ['m1', false], ['m2', false],
+    ['m0', true], ['m1', true], ['m2', true],
+  ]);
+  assert.ok(events.some((e) => e.event === 'rolledback'));
+  await probe(['consume', '--queue', 'ow.tx', '--count', '1', '--timeout', '300'], 3);
+});
+
+test('selectors with individual acknowledgement, prefetch 1, and pull consumers (prefetch 0)', async () => {
+  await probe(['produce', '--queue', 'ow.sel', '--count', '4']);
+  const picked = received(await probe(['consume', '--queue', 'ow.sel', '--count', '2', '--timeout', '5000', '--ack', 'individual', '--selector', 'seq > 1', '--prefetch', '1']));
+  assert.deepEqual(picked.map((e) => e.text), ['m2', 'm3']);
+  const pulled = received(await probe(['consume', '--queue', 'ow.sel', '--count', '2', '--timeout', '5000', '--prefetch', '0']));
+  assert.deepEqual(pulled.map((e) => e.text), ['m0', 'm1']);
+  // A pull on an empty queue ends when its timeout does: the broker sends an empty dispatch.
+  const started = Date.now();
+  const none = await probe(['consume', '--queue', 'ow.sel', '--count', '1', '--timeout', '400', '--prefetch', '0'], 3);
+  assert.deepEqual(none.map((e) => e.event), ['timeout']);
+  assert.ok(Date.now() - started < 30_000);
+});
+
+test('a durable subscriber gets what was published while it was away', async () => {
+  const sub = ['consume', '--topic', 'ow.news', '--durable', 'news-sub', '--client-id', 'ow-durable-1'];
+  // Registers the subscription, then times out: nothing was published yet.
+  await probe([...sub, '--count', '1', '--timeout', '300'], 3);
+  await probe(['produce', '--topic', 'ow.news', '--count', '2']);
+  const got = received(await probe([...sub, '--count', '2', '--timeout', '5000']));
+  assert.deepEqual(got.map((e) => e.text), ['m0', 'm1']);
+});
+
+test('STOMP and OpenWire clients exchange messages both ways', async () => {
+  await probe(['produce', '--queue', 'ow.to.stomp', '--count', '1', '--property', 'region=eu', '--correlation-id', 'x-1']);
+  const stomp = await RawStomp.connect(broker.stompPort);
+  try {
+    await stomp.handshake();
+    stomp.write('SUBSCRIBE\nid:1\ndestination:/queue/ow.to.stomp\nack:auto\n\n\0');
+    const m = await stomp.waitFrame('MESSAGE');
+    assert.equal(m.body.toString('utf8'), 'm0');
+    assert.equal(header(m, 'region'), 'eu');
+    assert.equal(header(m, 'correlation-id'), 'x-1');
+    assert.equal(header(m, 'seq'), '0');
+    stomp.write('SEND\ndestination:/queue/stomp.to.ow\npersistent:true\ncolour:blue\ncorrelation-id:s-1\nreceipt:r1\n\nfrom stomp\0');
+    await stomp.waitFrame('RECEIPT');
+  } finally {
+    stomp.close();
+  }
+  const [e] = received(await probe(['consume', '--queue', 'stomp.to.ow', '--count', '1', '--timeout', '5000']));
+  assert.equal(e.text, 'from stomp');
+  assert.equal(e.kind, 'text');
+  assert.equal(e.persistent, true);
+  assert.equal(e.correlationId, 's-1');
+  assert.equal((e.properties as Record<string, string>).colour, 'blue');
+});
+
+/** A raw OpenWire socket that completes the handshake and collects what the broker sends. */
+async function rawOpenWire(): Promise<{ socket: net.Socket; commands: OwObject[]; closed: () => boolean }> {
+  const socket = net.connect({ host: '127.0.0.1', port: broker.openwirePort });
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  const commands: OwObject[] = [];
+  const splitter = new FrameSplitter(1 << 26);
+  let closed = false;
+  socket.on('data', (d) => {
+    for (const b of splitter.push(d)) commands.push(decodeCommand(b));
+  });
+  socket.on('close', () => (closed = true));
+  socket.on('error', () => (closed = true));
+  return { socket, commands, closed: () => closed };
+}
+
+const wireFormat = (version = 12) =>
+  encodeCommand({ type: T.WIREFORMAT_INFO, version, marshalledProperties: encodeTypedMap({ TightEncodingEnabled: { t: 'bool', v: true } }) });
+
+async function expectRefused(bytes: Buffer, pattern: RegExp): Promise<void> {
+  const c = await rawOpenWire();
+  c.socket.write(bytes);
+  await waitFor('the broker to close the connection', () => c.closed(), 10_000);
+  const err = c.commands.find((x) => x.type === T.CONNECTION_ERROR);
+  assert.ok(err, `no ConnectionError before the close; got ${c.commands.map((x) => x.type).join(',')}`);
+  assert.match(String((err.exception as { message: string }).message), pattern);
+}
+
+test('bad input gets a ConnectionError that names the problem; stored messages and other clients are unharmed', async () => {
+  await probe(['produce', '--queue', 'ow.safe', '--count', '2']);
+  // Not OpenWire at all (a STOMP frame on the OpenWire port): the size it implies is absurd.
+  await expectRefused(Buffer.from('CONNECT\naccept-version:1.2\n\n\0'), /frame of \d+ bytes is over the limit|declares size/);
+  // A WireFormatInfo whose magic is wrong.
+  const bad = wireFormat();
+  bad.write('ActiveMX', 5, 'latin1');
+  await expectRefused(bad, /magic is "ActiveMX"/);
+  // A version we do not speak.
+  await expectRefused(wireFormat(9), /OpenWire version 9 is not supported/);
+  // A frame that claims 2 GiB.
+  const huge = Buffer.alloc(8);
+  huge.writeInt32BE(0x7fffffff, 0);
+  await expectRefused(Buffer.concat([wireFormat(), huge]), /over the limit of 104857600/);
+  // A command cut short inside its fields.
+  const cut = encodeCommand({ type: T.CONNECTION_INFO, commandId: 1, responseRequired: true, connectionId: { type: T.CONNECTION_ID, value: 'ID:raw-1' }, clientId: 'raw' });
+  const truncated = cut.subarray(0, cut.length - 6);
+  truncated.writeInt32BE(truncated.length - 4, 0);
+  await expectRefused(Buffer.concat([wireFormat(), truncated]), /the frame ends inside ConnectionInfo/);
+  // An unknown data structure type.
+  const unknown = Buffer.from([0, 0, 0, 1, 77]);
+  await expectRefused(Buffer.concat([wireFormat(), unknown]), /unknown data structure type 77/);
+
+  const got = received(await probe(['consume', '--queue', 'ow.safe', '--count', '2', '--timeout', '5000']));
+  assert.deepEqual(got.map((e) => e.text), ['m0', 'm1']);
+  assert.doesNotMatch(broker.output(), /"level":50/);
+});
+
+test('a command the broker does not support is answered with an exception, and the connection goes on', async () => {
+  const c = await rawOpenWire();
+  try {
+    c.socket.write(wireFormat());
+    c.socket.write(encodeCommand({ type: T.CONNECTION_INFO, commandId: 1, responseRequired: true, connectionId: { type: T.CONNECTION_ID, value: 'ID:raw-2' } }));
+    // XA: refused by name.
+    c.socket.write(encodeCommand({
+      type: T.TRANSACTION_INFO, commandId: 2, responseRequired: true, connectionId: { type: T.CONNECTION_ID, value: 'ID:raw-2' },
+      transactionId: { type: T.XA_TRANSACTION_ID, formatId: 1, globalTransactionId: Buffer.from('g'), branchQualifier: Buffer.from('b') }, txType: 0,
+    }));
+    c.socket.write(encodeCommand({ type: T.KEEP_ALIVE_INFO, commandId: 3, responseRequired: true }));
+    const answers = await waitFor('the answers', () => {
+      const r = c.commands.find((x) => x.type === T.RESPONSE && x.correlationId === 1);
+      const x = c.commands.find((y) => y.type === T.EXCEPTION_RESPONSE && y.correlationId === 2);
+      const k = c.commands.find((y) => y.type === T.KEEP_ALIVE_INFO);
+      return r && x && k ? { x } : undefined;
+    });
+    assert.match(String((answers.x.exception as { message: string }).message), /XA transactions are not supported/);
+    assert.equal(c.closed(), false);
+  } finally {
+    c.socket.destroy();
+  }
+});
