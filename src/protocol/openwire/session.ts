@@ -426,12 +426,12 @@ export class OpenWireSession {
       core.releaseWindow(state.inflight.get(last)!.tag);
       return this.respond(cmd);
     }
-    // An individual ack covers one message; the others cover every earlier delivery too.
+    // Individual and poison acks name one message; the others cover every earlier delivery too.
     const covered: string[] = [];
-    if (type === INDIVIDUAL_ACK) covered.push(last);
+    if (type === INDIVIDUAL_ACK || type === POISON_ACK) covered.push(last);
     else {
-      for (const [id, entry] of state.inflight) {
-        if (entry.txAcked === undefined || id === last) covered.push(id);
+      for (const id of state.inflight.keys()) {
+        covered.push(id);
         if (id === last) break;
       }
     }
