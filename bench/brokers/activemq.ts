@@ -14,8 +14,8 @@ const ACTIVEMQ_HOME = '/usr/share/activemq';
 const ACTIVEMQ_JAR = path.join(ACTIVEMQ_HOME, 'bin/activemq.jar');
 const START_TIMEOUT_MS = 90_000;
 
-/** The broker config: one STOMP connector on loopback, KahaDB with its default disk syncs. */
-export function activemqXml(stompPort: number): string {
+/** The broker config: STOMP and OpenWire connectors on loopback, KahaDB with its default disk syncs. */
+export function activemqXml(stompPort: number, openwirePort: number): string {
   return `<beans xmlns="http://www.springframework.org/schema/beans"
   xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
   xsi:schemaLocation="http://www.springframework.org/schema/beans http://www.springframework.org/schema/beans/spring-beans-2.0.xsd
@@ -26,6 +26,7 @@ export function activemqXml(stompPort: number): string {
     <persistenceAdapter><kahaDB directory="\${activemq.data}/kahadb"/></persistenceAdapter>
     <transportConnectors>
       <transportConnector name="stomp" uri="stomp://127.0.0.1:${stompPort}"/>
+      <transportConnector name="openwire" uri="tcp://127.0.0.1:${openwirePort}"/>
     </transportConnectors>
   </broker>
 </beans>
@@ -102,7 +103,8 @@ export async function startActivemq(log: (msg: string) => void): Promise<BenchBr
   const { dir: baseDir, remove: removeBaseDir } = makeTempDir('qmq-bench-activemq-');
   for (const d of ['conf', 'data', 'tmp']) mkdirSync(path.join(baseDir, d), { recursive: true });
   const port = await freePort();
-  writeFileSync(path.join(baseDir, 'conf/activemq.xml'), activemqXml(port));
+  const openwirePort = await freePort();
+  writeFileSync(path.join(baseDir, 'conf/activemq.xml'), activemqXml(port, openwirePort));
   writeFileSync(path.join(baseDir, 'conf/log4j.properties'), LOG4J_PROPERTIES);
   const logFile = path.join(baseDir, 'broker.log');
 
@@ -145,6 +147,7 @@ export async function startActivemq(log: (msg: string) => void): Promise<BenchBr
     label: 'activemq',
     host: '127.0.0.1',
     port,
+    openwirePort,
     pid: () => child?.pid,
     async crashAndRelaunch() {
       const pid = child?.pid;

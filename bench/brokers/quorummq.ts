@@ -26,7 +26,7 @@ interface Running {
  * The port of the first `stomp://` connector in a "broker started" JSON log line, and the
  * store kind it names; undefined if the line is not that one.
  */
-export function parseStartedLine(line: string): { stompPort: number; store?: string } | undefined {
+export function parseStartedLine(line: string): { stompPort: number; store?: string; openwirePort?: number } | undefined {
   if (!line.includes('broker started')) return undefined;
   let entry: unknown;
   try {
@@ -36,14 +36,15 @@ export function parseStartedLine(line: string): { stompPort: number; store?: str
   }
   const { connectors, store } = entry as { connectors?: unknown; store?: unknown };
   if (!Array.isArray(connectors)) return undefined;
+  const openwire = connectors.map((u) => (typeof u === 'string' ? /^tcp:\/\/[^/]*:([0-9]+)/.exec(u) : null)).find((m) => m !== null);
   for (const url of connectors) {
     const m = typeof url === 'string' ? /^stomp:\/\/[^/]*:([0-9]+)/.exec(url) : null;
-    if (m) return { stompPort: Number(m[1]), ...(typeof store === 'string' ? { store } : {}) };
+    if (m) return { stompPort: Number(m[1]), ...(typeof store === 'string' ? { store } : {}), ...(openwire ? { openwirePort: Number(openwire[1]) } : {}) };
   }
   return undefined;
 }
 
-function launch(dataDir: string, stompPort: number): { running: Running; started: Promise<{ stompPort: number; store?: string }> } {
+function launch(dataDir: string, stompPort: number): { running: Running; started: Promise<{ stompPort: number; store?: string; openwirePort?: number }> } {
   const args = [CLI, 'start', '--data', dataDir, '--stomp-port', String(stompPort), '--ws-port', '0', '--openwire-port', '0', '--http-port', '0', '--log-format', 'json'];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: dataDir });
   const output = new OutputTail();
@@ -60,7 +61,7 @@ function launch(dataDir: string, stompPort: number): { running: Running; started
       }),
     ),
   };
-  const started = new Promise<{ stompPort: number; store?: string }>((resolve, reject) => {
+  const started = new Promise<{ stompPort: number; store?: string; openwirePort?: number }>((resolve, reject) => {
     let pending = '';
     let found = false;
     const timer = setTimeout(() => reject(new Error(`QuorumMQ did not log "broker started" within ${START_TIMEOUT_MS} ms:\n${output}`)), START_TIMEOUT_MS);
@@ -101,12 +102,13 @@ export async function startQuorumMq(): Promise<BenchBroker> {
     if (pid !== undefined && current.running.exitCode === undefined) await terminate(pid);
   };
   const unregister = onCleanup('QuorumMQ broker', stopCurrent);
-  const { stompPort: port, store } = await current.started;
+  const { stompPort: port, store, openwirePort } = await current.started;
 
   return {
     label: 'quorummq',
     host: '127.0.0.1',
     port,
+    openwirePort,
     info: store === undefined ? undefined : { store },
     pid: () => current.running.child.pid,
     async crashAndRelaunch() {

@@ -4,6 +4,8 @@ export interface BenchBroker {
   readonly label: string;
   readonly host: string;
   readonly port: number;
+  /** The OpenWire port (ActiveMQ's Java clients), for `npm run compat -- --openwire`. */
+  readonly openwirePort?: number;
   readonly login?: string;
   readonly passcode?: string;
   /** Extra facts for the broker's description line (e.g. QuorumMQ's store kind). */

@@ -88,15 +88,20 @@ export class Settlement {
 
   /**
    * The consumer went away: its unacked deliveries go back to their queues in delivery order,
-   * counted as redelivered, under the same limit as NACK.
+   * counted as redelivered, under the same limit as NACK. Those after `deliveredThroughTag`
+   * never reached the application, so they go back as they were.
    */
-  returnAll(consumer: Consumer): void {
+  returnAll(consumer: Consumer, deliveredThroughTag = Number.POSITIVE_INFINITY): void {
     const deliveries = [...consumer.inflight.values()];
     consumer.release(deliveries);
     for (const d of deliveries) {
       if (d.queue.isClosed) {
         // A non-durable topic subscription's buffer: nothing to return to.
         d.queue.settle(d.entry, true, false);
+        continue;
+      }
+      if (d.tag > deliveredThroughTag) {
+        d.queue.returnEntry(d.entry);
         continue;
       }
       this.redeliverOrDeadLetter(d.queue, d.entry, false).catch((err: unknown) => {

@@ -100,8 +100,12 @@ export interface Connection {
   send(req: SendRequest, txId?: string): Promise<void>;
 
   subscribe(req: SubscribeRequest, sink: DeliverySink): Subscription;
-  /** Detaches a subscription; its unacknowledged messages are redelivered to others. */
-  unsubscribe(subscriptionId: string): void;
+  /**
+   * Detaches a subscription; its unacknowledged messages are redelivered to others. With
+   * `deliveredThroughTag`, deliveries after that tag never reached the application (OpenWire's
+   * `lastDeliveredSequenceId`: prefetched, not consumed) and go back without counting as redelivered.
+   */
+  unsubscribe(subscriptionId: string, opts?: { deliveredThroughTag?: number }): void;
   /** Destroys a durable subscription and its stored messages (UNSUBSCRIBE with the name). */
   removeDurableSubscription(name: string): Promise<void>;
 

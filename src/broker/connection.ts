@@ -259,20 +259,20 @@ export class BrokerConnection implements Connection {
     if (!consumer.closed) sink.browseEnd?.();
   }
 
-  unsubscribe(subscriptionId: string): void {
+  unsubscribe(subscriptionId: string, opts?: { deliveredThroughTag?: number }): void {
     this.assertOpen();
     const rec = this.consumers.get(subscriptionId);
     if (!rec) throw new QmqError('UNKNOWN_SUBSCRIPTION', `no subscription with id "${subscriptionId}" on this connection`);
-    this.detach(rec);
+    this.detach(rec, opts?.deliveredThroughTag);
   }
 
-  private detach(rec: ConsumerRecord): void {
+  private detach(rec: ConsumerRecord, deliveredThroughTag = Number.POSITIVE_INFINITY): void {
     const c = rec.consumer;
     this.consumers.delete(c.id);
     c.closed = true;
     for (const tag of c.inflight.keys()) this.tagOwners.delete(tag);
     rec.teardown();
-    this.svc.settlement.returnAll(c);
+    this.svc.settlement.returnAll(c, deliveredThroughTag);
   }
 
   async removeDurableSubscription(name: string): Promise<void> {

@@ -95,6 +95,19 @@ test('a transacted consumer that rolls back gets the same messages again, marked
   await probe(['consume', '--queue', 'ow.tx', '--count', '1', '--timeout', '300'], 3);
 });
 
+test('messages a closed consumer only prefetched come back unmarked; the ones it received come back redelivered', async () => {
+  await probe(['produce', '--queue', 'ow.prefetched', '--count', '4']);
+  // Takes m0 and acks it; m1..m3 sat in its prefetch buffer and reach the next consumer as new.
+  await probe(['consume', '--queue', 'ow.prefetched', '--count', '1', '--timeout', '5000', '--ack', 'client']);
+  const next = received(await probe(['consume', '--queue', 'ow.prefetched', '--count', '3', '--timeout', '5000', '--ack', 'client']));
+  assert.deepEqual(next.map((e) => [e.text, e.redelivered, e.deliveryCount]), [['m1', false, 1], ['m2', false, 1], ['m3', false, 1]]);
+  // Received but not acknowledged (the consumer times out waiting for a third): redelivered.
+  await probe(['produce', '--queue', 'ow.unacked', '--count', '2']);
+  await probe(['consume', '--queue', 'ow.unacked', '--count', '3', '--timeout', '500', '--ack', 'client'], 3);
+  const again = received(await probe(['consume', '--queue', 'ow.unacked', '--count', '2', '--timeout', '5000']));
+  assert.deepEqual(again.map((e) => [e.text, e.redelivered, e.deliveryCount]), [['m0', true, 2], ['m1', true, 2]]);
+});
+
 test('selectors with individual acknowledgement, prefetch 1, and pull consumers (prefetch 0)', async () => {
   await probe(['produce', '--queue', 'ow.sel', '--count', '4']);
   const picked = received(await probe(['consume', '--queue', 'ow.sel', '--count', '2', '--timeout', '5000', '--ack', 'individual', '--selector', 'seq > 1', '--prefetch', '1']));

@@ -376,6 +376,8 @@ export class OpenWireSession {
 
   private dispatch(state: ConsumerState, d: Delivery): void {
     const message = messageForDispatch(d.message, d.tag, this.options.clock.now());
+    // The client reports the last one its application consumed by this number (RemoveInfo).
+    (message.messageId as OwObject).brokerSequenceId = d.tag;
     if (!state.browser) state.inflight.set(messageIdString(message.messageId)!, { tag: d.tag });
     if (state.pull) {
       state.pull.waiting = false;
@@ -512,7 +514,7 @@ export class OpenWireSession {
   private remove(cmd: OwObject): void {
     const id = cmd.objectId as OwObject | null;
     const key = idKey(id);
-    if (id?.type === T.CONSUMER_ID) this.removeConsumer(key);
+    if (id?.type === T.CONSUMER_ID) this.removeConsumer(key, Number(cmd.lastDeliveredSequenceId));
     else if (id?.type === T.SESSION_ID) {
       for (const c of [...this.consumers.values()]) if (c.sessionKey === key) this.removeConsumer(c.key);
     } else if (id?.type === T.CONNECTION_ID) {
@@ -530,12 +532,19 @@ export class OpenWireSession {
     this.respond(cmd);
   }
 
-  private removeConsumer(key: string): void {
+  /**
+   * `lastDelivered` is the broker sequence (our tag, see `dispatch`) of the last message the
+   * application consumed, -1 for none: later ones were only prefetched, so they are not
+   * redeliveries. Without it (a session's or connection's removal) all count.
+   */
+  private removeConsumer(key: string, lastDelivered?: number): void {
     const state = this.consumers.get(key);
     if (!state) return;
     this.consumers.delete(key);
     state.pull?.timer?.cancel();
-    if (state.subscription && this.core) this.core.unsubscribe(key);
+    if (!state.subscription || !this.core) return;
+    const known = lastDelivered !== undefined && Number.isSafeInteger(lastDelivered);
+    this.core.unsubscribe(key, known ? { deliveredThroughTag: Math.max(0, lastDelivered) } : undefined);
   }
 
   close(): void {

@@ -1,0 +1,142 @@
+/**
+ * `npm run compat:openwire [-- scenario …]`: runs the same JMS scenarios with ActiveMQ 5.17's own
+ * Java client (test/java/OpenWireProbe.java) against QuorumMQ and against ActiveMQ 5.17, and
+ * compares what the client saw, step by step (bench/compat-openwire-events.ts says what counts).
+ * Prints one JSON line per scenario and a summary; exits 1 on a difference not listed in
+ * EXPECTED with its reason. Needs Debian's `activemq` package (for the broker) and
+ * `libactivemq-java` with a JDK (for the client).
+ */
+import { startActivemq } from './brokers/activemq.js';
+import { startQuorumMq } from './brokers/quorummq.js';
+import { compareSteps, type OpenWireComparison, type StepOutcome } from './compat-openwire-events.js';
+import { cleanupAll } from './processes.js';
+import { compileProbe, runProbe } from '../test/helpers/java-openwire.js';
+
+/** Each scenario is a list of probe runs, one after another, on fresh destinations. */
+const SCENARIOS: Record<string, (d: string) => string[][]> = {
+  'text, properties and headers': (d) => [
+    ['produce', '--queue', d, '--count', '3', '--property', 'color=red', '--priority', '6', '--correlation-id', 'c-1', '--type', 'order', '--ttl', '600000'],
+    ['consume', '--queue', d, '--count', '3', '--timeout', '5000'],
+    ['consume', '--queue', d, '--count', '1', '--timeout', '300'],
+  ],
+  'bytes, non-persistent, browse then client ack': (d) => [
+    ['produce', '--queue', d, '--count', '2', '--bytes', '--persistent', 'false', '--prefix', 'héllo✓-'],
+    ['browse', '--queue', d],
+    ['consume', '--queue', d, '--count', '2', '--timeout', '5000', '--ack', 'client'],
+  ],
+  'unacknowledged messages come back redelivered': (d) => [
+    ['produce', '--queue', d, '--count', '2'],
+    ['consume', '--queue', d, '--count', '3', '--timeout', '500', '--ack', 'client'],
+    ['consume', '--queue', d, '--count', '2', '--timeout', '5000'],
+  ],
+  'prefetched but never delivered messages are not redelivered': (d) => [
+    ['produce', '--queue', d, '--count', '4'],
+    ['consume', '--queue', d, '--count', '1', '--timeout', '5000', '--ack', 'client'],
+    ['consume', '--queue', d, '--count', '3', '--timeout', '5000'],
+  ],
+  'transacted rollback': (d) => [
+    ['produce', '--queue', d, '--count', '2', '--transacted'],
+    ['consume', '--queue', d, '--count', '2', '--timeout', '5000', '--ack', 'transacted', '--rollback-first'],
+    ['consume', '--queue', d, '--count', '1', '--timeout', '300'],
+  ],
+  'selector, individual ack, prefetch 1, then the rest': (d) => [
+    ['produce', '--queue', d, '--count', '4'],
+    ['consume', '--queue', d, '--count', '2', '--timeout', '5000', '--ack', 'individual', '--selector', 'seq > 1', '--prefetch', '1'],
+    ['consume', '--queue', d, '--count', '2', '--timeout', '5000', '--ack', 'dups_ok'],
+  ],
+  'pull consumers (prefetch 0)': (d) => [
+    ['consume', '--queue', d, '--count', '1', '--timeout', '300', '--prefetch', '0'],
+    ['produce', '--queue', d, '--count', '2'],
+    ['consume', '--queue', d, '--count', '2', '--timeout', '5000', '--prefetch', '0'],
+  ],
+  'request/reply through a temporary queue': (d) => [['request-reply', '--queue', d, '--count', '2']],
+  'topic publish and subscribe': (d) => [['pubsub', '--topic', d, '--count', '2']],
+  'durable subscriber away and back': (d) => [
+    ['consume', '--topic', d, '--durable', 'sub1', '--client-id', `cid-${d}`, '--count', '1', '--timeout', '300'],
+    ['produce', '--topic', d, '--count', '2'],
+    ['consume', '--topic', d, '--durable', 'sub1', '--client-id', `cid-${d}`, '--count', '2', '--timeout', '5000'],
+  ],
+  'priorities: higher first among waiting messages': (d) => [
+    ['produce', '--queue', d, '--count', '2', '--priority', '1', '--prefix', 'low-'],
+    ['produce', '--queue', d, '--count', '2', '--priority', '9', '--prefix', 'high-'],
+    ['consume', '--queue', d, '--count', '4', '--timeout', '5000'],
+  ],
+  'an expired message is not delivered': (d) => [
+    ['produce', '--queue', d, '--count', '1', '--ttl', '1', '--prefix', 'gone-'],
+    ['produce', '--queue', d, '--count', '1', '--prefix', 'kept-'],
+    ['consume', '--queue', d, '--count', '2', '--timeout', '1000'],
+  ],
+  'a topic message with no subscriber is gone; an empty browse': (d) => [
+    ['produce', '--topic', d, '--count', '1'],
+    ['consume', '--topic', d, '--count', '1', '--timeout', '300'],
+    ['browse', '--queue', d],
+  ],
+  'text with accents, astral characters and 64 KiB': (d) => [
+    ['produce', '--queue', d, '--count', '2', '--prefix', `é😀${'x'.repeat(65_536)}-`],
+    ['consume', '--queue', d, '--count', '2', '--timeout', '5000'],
+  ],
+  'durable subscriber with a selector': (d) => [
+    ['consume', '--topic', d, '--durable', 's', '--client-id', `sel-${d}`, '--selector', 'seq = 1', '--count', '1', '--timeout', '300'],
+    ['produce', '--topic', d, '--count', '3'],
+    ['consume', '--topic', d, '--durable', 's', '--client-id', `sel-${d}`, '--selector', 'seq = 1', '--count', '1', '--timeout', '5000'],
+    ['consume', '--topic', d, '--durable', 's', '--client-id', `sel-${d}`, '--selector', 'seq = 1', '--count', '1', '--timeout', '300'],
+  ],
+  'an invalid selector': (d) => [['consume', '--queue', d, '--count', '1', '--timeout', '300', '--selector', 'color = ']],
+  'a durable subscriber without a client id': (d) => [['consume', '--topic', d, '--durable', 'x', '--count', '1', '--timeout', '300']],
+};
+
+/** Scenarios whose probe prints from two threads: their events are compared as sets. */
+const UNORDERED = new Set(['request/reply through a temporary queue']);
+
+/** Differences we keep on purpose, with the reason; each names its scenario. */
+const EXPECTED: Record<string, string> = {};
+
+async function runSteps(url: string, steps: string[][]): Promise<StepOutcome[]> {
+  const out: StepOutcome[] = [];
+  for (const args of steps) {
+    const r = await runProbe(url, args, { timeoutMs: 60_000 });
+    out.push({ args, code: r.timedOut ? null : r.code, events: r.events });
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const only = process.argv.slice(2);
+  const unknown = only.filter((n) => !(n in SCENARIOS));
+  if (unknown.length > 0) throw new Error(`unknown scenario(s) ${unknown.join(', ')}; known: ${Object.keys(SCENARIOS).join(' | ')}`);
+  const stale = Object.keys(EXPECTED).filter((n) => !(n in SCENARIOS));
+  if (stale.length > 0) throw new Error(`EXPECTED names no scenario: ${stale.join(', ')}`);
+  const log = (m: string) => process.stderr.write(`compat:openwire: ${m}\n`);
+  await compileProbe();
+  const ours = await startQuorumMq();
+  const theirs = await startActivemq(log);
+  const results: OpenWireComparison[] = [];
+  try {
+    const urls = [ours, theirs].map((b) => {
+      if (b.openwirePort === undefined) throw new Error(`${b.label} has no OpenWire port`);
+      return `tcp://127.0.0.1:${b.openwirePort}`;
+    });
+    for (const [name, steps] of Object.entries(SCENARIOS)) {
+      if (only.length > 0 && !only.includes(name)) continue;
+      const d = `compat.ow.${results.length}.${Date.now().toString(36)}`;
+      const [a, b] = await Promise.all(urls.map((u) => runSteps(u, steps(d))));
+      const c = compareSteps(name, a, b, { expected: EXPECTED[name], unordered: UNORDERED.has(name) });
+      results.push(c);
+      process.stdout.write(JSON.stringify(c) + '\n');
+    }
+  } finally {
+    await ours.stop();
+    await theirs.stop();
+  }
+  const unexpected = results.filter((r) => !r.same && r.expected === undefined).map((r) => r.scenario);
+  const expected = results.filter((r) => !r.same && r.expected !== undefined).map((r) => r.scenario);
+  process.stdout.write(JSON.stringify({ summary: 'compat:openwire', scenarios: results.length, same: results.filter((r) => r.same).length, expectedDifferences: expected, unexpectedDifferences: unexpected }) + '\n');
+  if (unexpected.length > 0) process.exitCode = 1;
+}
+
+main()
+  .catch((e: unknown) => {
+    process.stderr.write(`compat:openwire: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exitCode = 1;
+  })
+  .finally(() => cleanupAll().then(() => process.exit()));
