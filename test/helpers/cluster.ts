@@ -34,6 +34,8 @@ export interface ClusterOptions {
   attrs?: (index: number) => Record<string, string>;
   /** Start every node at once (default true); false leaves the start order to the caller. */
   start?: boolean;
+  /** Give every node an OpenWire connector too, on a fixed port (`ClusterNode.openwirePort`). */
+  openwire?: boolean;
 }
 
 export class ClusterNode extends BrokerNodeProcess<NodeStatus> {
@@ -44,6 +46,7 @@ export class ClusterNode extends BrokerNodeProcess<NodeStatus> {
     configFile: string,
     stompPort: number,
     httpPort: number,
+    readonly openwirePort?: number,
   ) {
     super(name, dir, configFile, stompPort, httpPort);
   }
@@ -63,6 +66,11 @@ export class Cluster {
   /** Every node's STOMP address, in node order. */
   failoverUrl(query = 'randomize=false&initialReconnectDelay=50&maxReconnectDelay=500'): string {
     return `failover:(${this.nodes.map((n) => n.url).join(',')})?${query}`;
+  }
+
+  /** Every node's OpenWire address, in node order, as a Java client's failover URL (needs `openwire: true`). */
+  openwireFailoverUrl(query = 'randomize=false&initialReconnectDelay=50&maxReconnectDelay=500'): string {
+    return `failover:(${this.nodes.map((n) => `tcp://127.0.0.1:${n.openwirePort!}`).join(',')})?${query}`;
   }
 
   async statuses(): Promise<Array<NodeStatus | null>> {
@@ -97,7 +105,16 @@ export class Cluster {
 }
 
 /** The seed's block (test/fixtures/config/seed-replicated-leveldb.xml) with loopback addresses. */
-export function clusterXml(o: { brokerName: string; replicas: number; zkConnect: string; zkPath: string; sync: string; stompPort: number; extra: Record<string, string> }): string {
+export function clusterXml(o: {
+  brokerName: string;
+  replicas: number;
+  zkConnect: string;
+  zkPath: string;
+  sync: string;
+  stompPort: number;
+  openwirePort?: number;
+  extra: Record<string, string>;
+}): string {
   const attrs = Object.entries(o.extra)
     .map(([k, v]) => `\n    ${k}="${v}"`)
     .join('');
@@ -116,7 +133,8 @@ export function clusterXml(o: { brokerName: string; replicas: number; zkConnect:
 </persistenceAdapter>
 
     <transportConnectors>
-        <transportConnector name="stomp" uri="stomp://127.0.0.1:${o.stompPort}"/>
+        <transportConnector name="stomp" uri="stomp://127.0.0.1:${o.stompPort}"/>${o.openwirePort === undefined ? '' : `
+        <transportConnector name="openwire" uri="tcp://127.0.0.1:${o.openwirePort}"/>`}
     </transportConnectors>
 </broker>
 `;
@@ -131,6 +149,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     mkdirSync(path.join(dir, 'data'), { recursive: true });
     const stompPort = await freePort();
     const httpPort = await freePort();
+    const openwirePort = opts.openwire ? await freePort() : undefined;
     const extra: Record<string, string> = {
       zkSessionTimeout: opts.zkSessionTimeout ?? '2s',
       ...(opts.syncTimeout ? { syncTimeout: opts.syncTimeout } : {}),
@@ -139,9 +158,9 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     const configFile = path.join(dir, 'activemq.xml');
     writeFileSync(
       configFile,
-      clusterXml({ brokerName: opts.brokerName ?? 'ppgmq', replicas: opts.replicas ?? count, zkConnect: opts.zkConnect, zkPath: opts.zkPath, sync: opts.sync ?? 'quorum_disk', stompPort, extra }),
+      clusterXml({ brokerName: opts.brokerName ?? 'ppgmq', replicas: opts.replicas ?? count, zkConnect: opts.zkConnect, zkPath: opts.zkPath, sync: opts.sync ?? 'quorum_disk', stompPort, openwirePort, extra }),
     );
-    nodes.push(new ClusterNode(i, `n${i}`, dir, configFile, stompPort, httpPort));
+    nodes.push(new ClusterNode(i, `n${i}`, dir, configFile, stompPort, httpPort, openwirePort));
   }
   if (opts.start ?? true) for (const n of nodes) n.start();
   return new Cluster(nodes, opts);
