@@ -6,6 +6,14 @@
  */
 export type ProbeEvent = Record<string, unknown>;
 
+/** A dead letter's `originalExpiration` is a time; whether it is 0 is what compares. */
+function maskProperties(p: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...p };
+  if (typeof out.originalExpiration === 'string' && out.originalExpiration !== '0') out.originalExpiration = 'set';
+  if (typeof out.dlqDeliveryFailureCause === 'string') out.dlqDeliveryFailureCause = out.dlqDeliveryFailureCause.replace(/Expiration:\d+/, 'Expiration:<time>');
+  return out;
+}
+
 export interface StepOutcome {
   args: string[];
   code: number | null;
@@ -33,6 +41,7 @@ export function normalizeSteps(steps: StepOutcome[], unordered = false): unknown
         else if (k === 'timestamp') out[k] = typeof v === 'number' && v > 0 ? 'set' : v;
         else if (k === 'expiration') out[k] = typeof v === 'number' && v > 0 ? 'set' : v;
         else if (k === 'destination' || k === 'message' || k === 'replyTo') out[k] = temp(v);
+        else if (k === 'properties' && v !== null && typeof v === 'object') out[k] = maskProperties(v as Record<string, unknown>);
         else out[k] = v;
       }
       return out;

@@ -61,10 +61,11 @@ const SCENARIOS: Record<string, (d: string) => string[][]> = {
     ['produce', '--queue', d, '--count', '2', '--priority', '9', '--prefix', 'high-'],
     ['consume', '--queue', d, '--count', '4', '--timeout', '5000'],
   ],
-  'an expired message is not delivered': (d) => [
-    ['produce', '--queue', d, '--count', '1', '--ttl', '1', '--prefix', 'gone-'],
+  'an expired message is not delivered; it is in the DLQ': (d) => [
+    ['produce', '--queue', d, '--count', '1', '--ttl', '1', '--prefix', 'gone-', '--property', `scenario=${d}`],
     ['produce', '--queue', d, '--count', '1', '--prefix', 'kept-'],
     ['consume', '--queue', d, '--count', '2', '--timeout', '1000'],
+    ['consume', '--queue', 'ActiveMQ.DLQ', '--count', '1', '--timeout', '5000', '--selector', `scenario = '${d}'`],
   ],
   'a topic message with no subscriber is gone; an empty browse': (d) => [
     ['produce', '--topic', d, '--count', '1'],
@@ -80,6 +81,18 @@ const SCENARIOS: Record<string, (d: string) => string[][]> = {
     ['produce', '--topic', d, '--count', '3'],
     ['consume', '--topic', d, '--durable', 's', '--client-id', `sel-${d}`, '--selector', 'seq = 1', '--count', '1', '--timeout', '5000'],
     ['consume', '--topic', d, '--durable', 's', '--client-id', `sel-${d}`, '--selector', 'seq = 1', '--count', '1', '--timeout', '300'],
+  ],
+  'the client gives a message up: poison ack, then the DLQ': (d) => [
+    ['produce', '--queue', d, '--count', '1', '--property', `scenario=${d}`],
+    ['consume', '--queue', d, '--count', '1', '--timeout', '1500', '--ack', 'transacted', '--rollback-all', '--max-redeliveries', '2'],
+    ['consume', '--queue', d, '--count', '1', '--timeout', '300'],
+    // The DLQ is shared: take only this scenario's dead letter.
+    ['consume', '--queue', 'ActiveMQ.DLQ', '--count', '1', '--timeout', '5000', '--selector', `scenario = '${d}'`],
+  ],
+  'a client-ack consumer reads past its prefetch before acknowledging': (d) => [
+    ['produce', '--queue', d, '--count', '6'],
+    ['consume', '--queue', d, '--count', '6', '--timeout', '3000', '--ack', 'client', '--prefetch', '2'],
+    ['consume', '--queue', d, '--count', '1', '--timeout', '300'],
   ],
   'an invalid selector': (d) => [['consume', '--queue', d, '--count', '1', '--timeout', '300', '--selector', 'color = ']],
   'a durable subscriber without a client id': (d) => [['consume', '--topic', d, '--durable', 'x', '--count', '1', '--timeout', '300']],

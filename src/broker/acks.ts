@@ -81,9 +81,9 @@ export class Settlement {
   }
 
   /** The client's own redelivery policy gave up on it: dead-letter without another try. */
-  async poison(consumer: Consumer, d: InflightDelivery): Promise<void> {
+  async poison(consumer: Consumer, d: InflightDelivery, cause?: string): Promise<void> {
     consumer.release([d]);
-    await this.deadLetter(d.queue, d.entry, 'redelivery', true);
+    await this.deadLetter(d.queue, d.entry, 'redelivery', true, cause);
   }
 
   /**
@@ -133,7 +133,7 @@ export class Settlement {
    * Moves an entry out of its queue to the dead-letter destination its policy names, or drops
    * it when the strategy says so; the store sees the removal and the add in one batch.
    */
-  async deadLetter(queue: MessageQueue, entry: QueueEntry, reason: DeadLetterReason, wasInflight: boolean): Promise<void> {
+  async deadLetter(queue: MessageQueue, entry: QueueEntry, reason: DeadLetterReason, wasInflight: boolean, cause?: string): Promise<void> {
     queue.settle(entry, wasInflight, false);
     const removeOps: StoreOp[] = entry.stored ? [{ type: 'remove', queue: queue.storeKey!, seq: entry.seq }] : [];
     const policy = resolvePolicy(this.config, queue.ref);
@@ -145,7 +145,7 @@ export class Settlement {
         if (removeOps.length > 0) await this.router.storeAndOffer([], removeOps);
         return;
       }
-      const copy = deadLetterCopy(entry.message, source, target, reason);
+      const copy = deadLetterCopy(entry.message, source, target, reason, cause);
       const targets = this.router.targetsFor(target, copy, undefined);
       await this.router.storeAndOffer(targets, removeOps);
       this.logger.debug({ messageId: copy.id, from: destinationKey(source), to: destinationKey(target), reason }, 'message dead-lettered');

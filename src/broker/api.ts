@@ -116,8 +116,8 @@ export interface Connection {
   ack(tag: number, txId?: string): Promise<void>;
   /** Rejects a delivery: it is redelivered, or dead-lettered after the redelivery limit. */
   nack(tag: number, txId?: string): Promise<void>;
-  /** The client gave up on a delivery (its own redelivery limit): dead-letter it now. */
-  poison(tag: number): Promise<void>;
+  /** The client gave up on a delivery (its own redelivery limit): dead-letter it now, with its reason as `dlqDeliveryFailureCause`. */
+  poison(tag: number, cause?: string): Promise<void>;
   /**
    * The client has these deliveries (this tag and its subscription's earlier ones) but has not
    * acknowledged them yet: free their prefetch slots, as ActiveMQ's delivered-ack does.

@@ -319,11 +319,11 @@ export class BrokerConnection implements Connection {
     await this.svc.settlement.nack(consumer, d);
   }
 
-  async poison(tag: number): Promise<void> {
+  async poison(tag: number, cause?: string): Promise<void> {
     this.assertOpen();
     const { consumer, d } = this.delivery(tag);
     this.tagOwners.delete(tag);
-    await this.svc.settlement.poison(consumer, d);
+    await this.svc.settlement.poison(consumer, d, cause);
   }
 
   releaseWindow(tag: number): void {

@@ -55,18 +55,18 @@ export function deadLetterTarget(
 /**
  * The copy that lands in the dead-letter destination. It keeps its id and records where it was
  * first sent (`original-destination` in ActiveMQ's STOMP MESSAGE) and why it died, in the
- * properties ActiveMQ sets: `dlqDeliveryFailureCause`, and `originalExpiration` for an expired
- * one. Its redelivery count starts again at 0 so that a DLQ consumer sees a fresh message and a
+ * properties ActiveMQ's RegionBroker.sendToDeadLetterQueue sets: `dlqDeliveryFailureCause`
+ * (`cause` when the client said why, as an OpenWire poison ack does), and `originalExpiration`
+ * on every dead letter, as the DLQ's own expiration is 0. Its redelivery count starts again at 0 so that a DLQ consumer sees a fresh message and a
  * NACK there does not dead-letter it again at once.
  */
-export function deadLetterCopy(message: Message, source: DestinationRef, target: DestinationRef, reason: DeadLetterReason): Message {
+export function deadLetterCopy(message: Message, source: DestinationRef, target: DestinationRef, reason: DeadLetterReason, cause?: string): Message {
   const headers = { ...message.headers };
-  if (reason === 'expired') {
-    headers.dlqDeliveryFailureCause = `Message Expired. Expiration:${message.expires}`;
-    headers.originalExpiration = String(message.expires);
-  } else {
-    headers.dlqDeliveryFailureCause = `Delivery[${message.redeliveryCount + 1}] exceeds the redelivery policy's maximumRedeliveries`;
-  }
+  if (cause !== undefined) headers.dlqDeliveryFailureCause = cause;
+  // ActiveMQ's words, as its Throwable prints them (RegionBroker.messageExpired).
+  else if (reason === 'expired') headers.dlqDeliveryFailureCause = `java.lang.Throwable: Message Expired. Expiration:${message.expires}`;
+  else headers.dlqDeliveryFailureCause = `Delivery[${message.redeliveryCount + 1}] exceeds the redelivery policy's maximumRedeliveries`;
+  if (headers.originalExpiration === undefined) headers.originalExpiration = String(message.expires);
   return {
     ...message,
     headers,

@@ -108,6 +108,18 @@ test('messages a closed consumer only prefetched come back unmarked; the ones it
   assert.deepEqual(again.map((e) => [e.text, e.redelivered, e.deliveryCount]), [['m0', true, 2], ['m1', true, 2]]);
 });
 
+test('a message the client gives up on (its redelivery policy) goes to the DLQ with the client\'s reason', async () => {
+  await probe(['produce', '--queue', 'ow.poison', '--count', '1', '--property', 'k=poison']);
+  const tries = received(await probe(['consume', '--queue', 'ow.poison', '--count', '1', '--timeout', '1500', '--ack', 'transacted', '--rollback-all', '--max-redeliveries', '2']));
+  assert.deepEqual(tries.map((e) => e.redelivered), [false, true, true]);
+  await probe(['consume', '--queue', 'ow.poison', '--count', '1', '--timeout', '300'], 3);
+  const [dead] = received(await probe(['consume', '--queue', 'ActiveMQ.DLQ', '--count', '1', '--timeout', '5000', '--selector', "k = 'poison'"]));
+  const props = dead.properties as Record<string, string>;
+  assert.equal(dead.text, 'm0');
+  assert.match(props.dlqDeliveryFailureCause, /^java\.lang\.Throwable: Delivery\[3\] exceeds redelivery policy limit/);
+  assert.equal(props.originalExpiration, '0');
+});
+
 test('selectors with individual acknowledgement, prefetch 1, and pull consumers (prefetch 0)', async () => {
   await probe(['produce', '--queue', 'ow.sel', '--count', '4']);
   const picked = received(await probe(['consume', '--queue', 'ow.sel', '--count', '2', '--timeout', '5000', '--ack', 'individual', '--selector', 'seq > 1', '--prefetch', '1']));

@@ -134,6 +134,8 @@ public class OpenWireProbe {
         String durable;
         Integer prefetch;
         boolean rollbackFirst;
+        boolean rollbackAll;
+        Integer maxRedeliveries;
         String user;
         String password;
         String clientId;
@@ -150,6 +152,7 @@ public class OpenWireProbe {
                 case "--transacted": o.transacted = true; continue;
                 case "--bytes": o.bytes = true; continue;
                 case "--rollback-first": o.rollbackFirst = true; continue;
+                case "--rollback-all": o.rollbackAll = true; continue;
                 default: break;
             }
             if (i + 1 >= argv.length) throw new IllegalArgumentException("option " + a + " needs a value");
@@ -178,6 +181,7 @@ public class OpenWireProbe {
                 case "--selector": o.selector = v; break;
                 case "--durable": o.durable = v; break;
                 case "--prefetch": o.prefetch = Integer.parseInt(v); break;
+                case "--max-redeliveries": o.maxRedeliveries = Integer.parseInt(v); break;
                 case "--user": o.user = v; break;
                 case "--password": o.password = v; break;
                 case "--client-id": o.clientId = v; break;
@@ -197,6 +201,7 @@ public class OpenWireProbe {
         if (!needsQueue && !needsTopic && o.queue == null && o.topic == null) throw new IllegalArgumentException(o.command + " needs --queue or --topic");
         if (o.durable != null && (o.topic == null || o.clientId == null)) throw new IllegalArgumentException("--durable needs --topic and --client-id");
         if (o.rollbackFirst && !o.ack.equals("transacted")) throw new IllegalArgumentException("--rollback-first needs --ack transacted");
+        if (o.rollbackAll && !o.ack.equals("transacted")) throw new IllegalArgumentException("--rollback-all needs --ack transacted");
         ackMode(o.ack); // validates
         return o;
     }
@@ -222,6 +227,12 @@ public class OpenWireProbe {
             ActiveMQConnectionFactory factory = new ActiveMQConnectionFactory(o.url);
             factory.setWatchTopicAdvisories(true);
             if (o.prefetch != null) factory.getPrefetchPolicy().setAll(o.prefetch);
+            if (o.maxRedeliveries != null) {
+                // The client's own redelivery policy: past it, the client gives the message up (a poison ack).
+                factory.getRedeliveryPolicy().setMaximumRedeliveries(o.maxRedeliveries);
+                factory.getRedeliveryPolicy().setInitialRedeliveryDelay(0);
+                factory.getRedeliveryPolicy().setRedeliveryDelay(0);
+            }
             connection = o.user != null || o.password != null
                 ? factory.createConnection(o.user, o.password)
                 : factory.createConnection();
@@ -384,6 +395,19 @@ public class OpenWireProbe {
             ? s.createDurableSubscriber((Topic) d, o.durable, o.selector, false)
             : s.createConsumer(d, o.selector);
         int received = 0;
+        if (o.rollbackAll) {
+            // Roll back every message until nothing more comes: the client redelivers locally,
+            // then gives each message up past --max-redeliveries.
+            for (Message m; (m = consumer.receive(o.timeout)) != null; received++) {
+                printReceived(m);
+                s.rollback();
+                emit("rolledback");
+            }
+            consumer.close();
+            s.close();
+            emit("done", "received", received);
+            return;
+        }
         if (o.rollbackFirst) {
             receiveN(consumer, s, mode, o.count, o.timeout, received);
             received += o.count;

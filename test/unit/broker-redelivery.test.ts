@@ -21,6 +21,8 @@ test('NACK redelivers with a rising count, then dead-letters after maximumRedeli
   assert.deepEqual(dlq[0].message.originalDestination, { kind: 'queue', name: 'orders' });
   assert.deepEqual(dlq[0].message.destination, { kind: 'queue', name: 'ActiveMQ.DLQ' });
   assert.equal(dlq[0].message.headers.dlqDeliveryFailureCause, "Delivery[7] exceeds the redelivery policy's maximumRedeliveries");
+  // ActiveMQ stamps every dead letter with its expiration before clearing it.
+  assert.equal(dlq[0].message.headers.originalExpiration, '0');
   assert.equal((await store.read('queue://orders', 0, 10)).length, 0);
   const d = new Collector();
   c.subscribe(subReq('d', queue('ActiveMQ.DLQ')), d);

@@ -443,7 +443,9 @@ export class OpenWireSession {
       if (entry.txAcked !== undefined) continue;
       if (type === POISON_ACK) {
         state.inflight.delete(id);
-        work.push(core.poison(entry.tag));
+        // ActiveMQ stores the client's reason as Throwable.toString() prints it.
+        const t = cmd.poisonCause as OwThrowable | null;
+        work.push(core.poison(entry.tag, t ? (t.message === null ? t.className : `${t.className}: ${t.message}`) : undefined));
       } else if (txId !== undefined) {
         entry.txAcked = txId;
         let list = this.txAcks.get(txId);
