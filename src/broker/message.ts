@@ -5,6 +5,26 @@
  */
 export type DestinationKind = 'queue' | 'topic' | 'temp-queue' | 'temp-topic';
 
+/**
+ * The Java types of properties that are not strings (JSON: name → JVM type letter, `I` int, `J`
+ * long, `Z` boolean, …), so an OpenWire consumer gets an Integer back where an OpenWire producer
+ * set one. Values themselves stay strings in `headers`. STOMP neither shows nor accepts it.
+ */
+export const PROPERTY_TYPES_HEADER = 'qmq-property-types';
+
+/** Records `name`'s Java type in the headers' type table (a broker-set property such as a long). */
+export function setPropertyType(headers: Record<string, string>, name: string, letter: string): void {
+  let table: Record<string, string> = {};
+  try {
+    const t = JSON.parse(headers[PROPERTY_TYPES_HEADER] ?? '{}') as unknown;
+    if (t !== null && typeof t === 'object' && !Array.isArray(t)) table = t as Record<string, string>;
+  } catch {
+    // a damaged table: start a new one
+  }
+  table[name] = letter;
+  headers[PROPERTY_TYPES_HEADER] = JSON.stringify(table);
+}
+
 export interface DestinationRef {
   kind: DestinationKind;
   /** The name without any prefix: `/queue/a.b` is `{kind:'queue', name:'a.b'}`. */

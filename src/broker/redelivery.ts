@@ -1,5 +1,5 @@
 import type { DeadLetterStrategy, RedeliveryPolicy } from '../config/types.js';
-import type { DestinationRef, Message } from './message.js';
+import { setPropertyType, type DestinationRef, type Message } from './message.js';
 
 /**
  * Redelivery and dead-letter decisions: pure functions of the message and the policy.
@@ -66,7 +66,11 @@ export function deadLetterCopy(message: Message, source: DestinationRef, target:
   // ActiveMQ's words, as its Throwable prints them (RegionBroker.messageExpired).
   else if (reason === 'expired') headers.dlqDeliveryFailureCause = `java.lang.Throwable: Message Expired. Expiration:${message.expires}`;
   else headers.dlqDeliveryFailureCause = `Delivery[${message.redeliveryCount + 1}] exceeds the redelivery policy's maximumRedeliveries`;
-  if (headers.originalExpiration === undefined) headers.originalExpiration = String(message.expires);
+  if (headers.originalExpiration === undefined) {
+    headers.originalExpiration = String(message.expires);
+    // A Long in ActiveMQ, which JMS consumers see through getObjectProperty.
+    setPropertyType(headers, 'originalExpiration', 'J');
+  }
   return {
     ...message,
     headers,

@@ -51,6 +51,8 @@ test('a Java producer and consumer: text, properties, headers, and the producer\
     assert.equal(e.redelivered, false);
     assert.equal(e.destination, 'queue://ow.basic');
     assert.equal((e.properties as Record<string, string>).color, 'red');
+    // setIntProperty on the producer: getObjectProperty gives an Integer back, as with ActiveMQ.
+    assert.deepEqual(e.propertyTypes, { color: 'String', seq: 'Integer' });
   }
   // Consumed and acknowledged: nothing is left.
   await probe(['consume', '--queue', 'ow.basic', '--count', '1', '--timeout', '300'], 3);
@@ -153,6 +155,7 @@ test('STOMP and OpenWire clients exchange messages both ways', async () => {
     assert.equal(header(m, 'region'), 'eu');
     assert.equal(header(m, 'correlation-id'), 'x-1');
     assert.equal(header(m, 'seq'), '0');
+    assert.equal(header(m, 'qmq-property-types'), undefined, 'the type table is not a STOMP header');
     stomp.write('SEND\ndestination:/queue/stomp.to.ow\npersistent:true\ncolour:blue\ncorrelation-id:s-1\nreceipt:r1\n\nfrom stomp\0');
     await stomp.waitFrame('RECEIPT');
   } finally {

@@ -361,12 +361,15 @@ public class OpenWireProbe {
         e.put("expiration", m.getJMSExpiration());
         e.put("timestamp", m.getJMSTimestamp());
         Map<String, Object> props = new LinkedHashMap<>();
+        Map<String, Object> types = new LinkedHashMap<>();
         for (Enumeration<?> names = m.getPropertyNames(); names.hasMoreElements();) {
             String name = (String) names.nextElement();
             Object v = m.getObjectProperty(name);
             props.put(name, v == null ? null : String.valueOf(v));
+            types.put(name, v == null ? null : v.getClass().getSimpleName());
         }
         e.put("properties", props);
+        e.put("propertyTypes", types);
         emitMap(e);
     }
 

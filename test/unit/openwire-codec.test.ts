@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { decodeCommand, encodeCommand, FrameSplitter, type OwObject } from '../../src/protocol/openwire/codec.js';
 import { SCHEMAS, T } from '../../src/protocol/openwire/schema.js';
 import { decodeModifiedUtf8, encodeModifiedUtf8, WireWriter } from '../../src/protocol/openwire/wire-data.js';
-import { decodePrimitiveMap, decodeTextContent, encodeStringMap, encodeTextContent, encodeTypedMap } from '../../src/protocol/openwire/primitive-map.js';
+import { decodePrimitiveMap, decodeTextContent, encodeProperties, encodeStringMap, encodeTextContent, encodeTypedMap } from '../../src/protocol/openwire/primitive-map.js';
 import { messageForDispatch, owMessageId, sendRequestFromMessage } from '../../src/protocol/openwire/message-translation.js';
 import { throwableFor } from '../../src/protocol/openwire/session.js';
 import { QmqError } from '../../src/util/errors.js';
@@ -153,6 +153,27 @@ test('an OpenWire text message → a send request, and a stored message → what
   assert.deepEqual(out.replyTo, { type: T.TEMP_QUEUE, physicalName: 'ID:c-1:1:1' });
   assert.equal(out.redeliveryCounter, 2);
   assert.deepEqual(decodeCommand(encodeCommand(out).subarray(4)).messageId, owMessageId('ID:c-1:1:2:9', 1));
+});
+
+test('typed properties keep their Java types between OpenWire clients; STOMP sees strings', () => {
+  const w = new WireWriter().int(4);
+  w.utf('n', 'k').byte(5).int(7);
+  w.utf('big', 'k').byte(6).long(2 ** 40);
+  w.utf('ok', 'k').byte(1).bool(true);
+  w.utf('f', 'k').byte(8).float(0.1);
+  const { req } = sendRequestFromMessage(
+    { type: T.MESSAGE, destination: { type: T.QUEUE, physicalName: 'q' }, marshalledProperties: w.toBuffer() },
+    { maxBodyBytes: 100 },
+  );
+  assert.deepEqual(req.headers, { n: '7', big: String(2 ** 40), ok: 'true', f: '0.1', 'qmq-openwire-body': 'message', 'qmq-property-types': '{"n":"I","big":"J","ok":"Z","f":"F"}' });
+  const out = messageForDispatch({ id: 'x', destination: req.destination, body: req.body, bodyIsBytes: false, persistent: false, priority: 4, expires: 0, timestamp: 0, redeliveryCount: 0, headers: req.headers }, 1, 0);
+  const back = encodeCommand(out);
+  const decoded = decodeCommand(back.subarray(4));
+  assert.equal(decoded.type, T.MESSAGE);
+  // Same bytes as the producer's map, types included.
+  assert.deepEqual(decoded.marshalledProperties, w.toBuffer());
+  // A value that no longer parses as its type (a STOMP client cannot set the header) goes as a string.
+  assert.deepEqual(decodePrimitiveMap(encodeProperties({ n: 'seven' }, { n: 'I' }), 'p'), { n: 'seven' });
 });
 
 test('a Map message keeps its kind through the broker; errors map to the JMS exception a client expects', () => {

@@ -12,11 +12,11 @@
  */
 import type { SendRequest } from '../../broker/api.js';
 import type { DestinationKind, DestinationRef, Message } from '../../broker/message.js';
-import { parseDestinationKey } from '../../broker/message.js';
+import { parseDestinationKey, PROPERTY_TYPES_HEADER } from '../../broker/message.js';
 import { setOwn } from '../../util/own-property.js';
 import { QmqError } from '../../util/errors.js';
 import type { OwObject } from './codec.js';
-import { decodePrimitiveMap, decodeTextContent, encodeStringMap, encodeTextContent, inflateContent, type PrimitiveValue } from './primitive-map.js';
+import { decodeProperties, decodeTextContent, encodeProperties, encodeTextContent, inflateContent, type PrimitiveValue } from './primitive-map.js';
 import { T } from './schema.js';
 
 const KIND_OF_TYPE = new Map<number, DestinationKind>([
@@ -95,8 +95,9 @@ export function sendRequestFromMessage(m: OwObject, limits: InboundLimits): { re
   const destination = destinationRef(m.destination, 'the message destination');
   const headers: Record<string, string> = {};
   if (m.marshalledProperties) {
-    const props = decodePrimitiveMap(m.marshalledProperties as Buffer, 'the message properties');
-    for (const k of Object.keys(props)) setOwn(headers, k, propertyString(props[k]));
+    const { values, types } = decodeProperties(m.marshalledProperties as Buffer, 'the message properties');
+    for (const k of Object.keys(values)) setOwn(headers, k, propertyString(values[k]));
+    if (Object.keys(types).length > 0) headers[PROPERTY_TYPES_HEADER] = JSON.stringify(types);
   }
   if (typeof m.correlationId === 'string') headers['correlation-id'] = m.correlationId;
   if (typeof m.jmsType === 'string') headers['type'] = m.jmsType;
@@ -142,7 +143,18 @@ export function sendRequestFromMessage(m: OwObject, limits: InboundLimits): { re
   return { req, replyTo };
 }
 
-const HEADERS_AS_FIELDS = new Set(['correlation-id', 'type', 'reply-to', 'JMSXGroupID', 'JMSXGroupSeq', BODY_KIND_HEADER, 'content-length']);
+const HEADERS_AS_FIELDS = new Set(['correlation-id', 'type', 'reply-to', 'JMSXGroupID', 'JMSXGroupSeq', BODY_KIND_HEADER, 'content-length', PROPERTY_TYPES_HEADER]);
+
+function propertyTypes(h: Record<string, string>): Record<string, string> {
+  const raw = h[PROPERTY_TYPES_HEADER];
+  if (raw === undefined) return {};
+  try {
+    const t = JSON.parse(raw) as unknown;
+    return t !== null && typeof t === 'object' && !Array.isArray(t) ? (t as Record<string, string>) : {};
+  } catch {
+    return {};
+  }
+}
 
 /** A stored message → the ActiveMQ*Message a consumer gets inside a MessageDispatch. */
 export function messageForDispatch(msg: Message, tag: number, now: number): OwObject {
@@ -190,7 +202,7 @@ export function messageForDispatch(msg: Message, tag: number, now: number): OwOb
     replyTo,
     timestamp: msg.timestamp,
     content,
-    marshalledProperties: Object.keys(props).length > 0 ? encodeStringMap(props) : null,
+    marshalledProperties: Object.keys(props).length > 0 ? encodeProperties(props, propertyTypes(h)) : null,
     compressed: false,
     redeliveryCounter: msg.redeliveryCount,
     arrival: 0,

@@ -31,10 +31,34 @@ export type TypedValue =
 
 export type PrimitiveValue = null | boolean | number | string | Buffer | PrimitiveValue[] | { [k: string]: PrimitiveValue };
 
+/** JVM type letters of the scalar property types JMS allows besides String. */
+export type JavaScalarType = 'Z' | 'B' | 'C' | 'S' | 'I' | 'J' | 'F' | 'D';
+const LETTER_OF: Partial<Record<number, JavaScalarType>> = { [BOOLEAN]: 'Z', [BYTE]: 'B', [CHAR]: 'C', [SHORT]: 'S', [INTEGER]: 'I', [LONG]: 'J', [FLOAT]: 'F', [DOUBLE]: 'D' };
+
+
 const MAX_DEPTH = 8;
 
 function readValue(r: WireReader, what: string, depth: number): PrimitiveValue {
+  return readTypedValue(r, what, depth).v;
+}
+
+/** Java's Float.toString: the shortest decimal that reads back as the same float. */
+function floatString(f: number): number {
+  for (let p = 1; p < 9; p++) {
+    const x = Number(f.toPrecision(p));
+    if (Math.fround(x) === f) return x;
+  }
+  return f;
+}
+
+function readTypedValue(r: WireReader, what: string, depth: number): { v: PrimitiveValue; t?: JavaScalarType } {
   const type = r.byte(what);
+  const t = LETTER_OF[type];
+  if (t === 'F') return { v: floatString(r.float(what)), t };
+  return { v: readUntyped(r, type, what, depth), t };
+}
+
+function readUntyped(r: WireReader, type: number, what: string, depth: number): PrimitiveValue {
   switch (type) {
     case NULL:
       return null;
@@ -94,16 +118,50 @@ export function decodePrimitiveMap(b: Buffer, what: string): Record<string, Prim
   return readMapBody(r, what, 0) ?? {};
 }
 
-/** String values only, as message properties are stored (see message-translation). */
-export function encodeStringMap(m: Record<string, string>): Buffer {
+/** Message properties: each value, and the Java type of those that are scalars other than String. */
+export function decodeProperties(b: Buffer, what: string): { values: Record<string, PrimitiveValue>; types: Record<string, JavaScalarType> } {
+  const r = new WireReader(b);
+  const n = r.int(what);
+  const values: Record<string, PrimitiveValue> = {};
+  const types: Record<string, JavaScalarType> = {};
+  if (n < 0) return { values, types };
+  if (n * 3 > r.remaining) throw new QmqError('FRAME_MALFORMED', `OpenWire: ${what} declares ${n} entries in ${r.remaining} bytes`);
+  for (let i = 0; i < n; i++) {
+    const key = r.utf(`${what} key`);
+    const { v, t } = readTypedValue(r, `${what}.${key}`, 0);
+    values[key] = v;
+    if (t !== undefined) types[key] = t;
+  }
+  return { values, types };
+}
+
+/** String property values, written back with their Java types where `types` names one and the string parses as it. */
+export function encodeProperties(m: Record<string, string>, types: Record<string, string>): Buffer {
   const w = new WireWriter();
   const keys = Object.keys(m);
   w.int(keys.length);
   for (const k of keys) {
     w.utf(k, `property name ${k}`);
-    writeString(w, m[k]);
+    const v = m[k];
+    const t = Object.hasOwn(types, k) ? types[k] : undefined;
+    const n = Number(v);
+    const int = /^-?\d+$/.test(v);
+    if (t === 'Z' && (v === 'true' || v === 'false')) w.byte(BOOLEAN).bool(v === 'true');
+    else if (t === 'B' && int && n >= -128 && n <= 127) w.byte(BYTE).byte(n);
+    else if (t === 'S' && int && n >= -32768 && n <= 32767) w.byte(SHORT).short(n);
+    else if (t === 'I' && int && n >= -(2 ** 31) && n < 2 ** 31) w.byte(INTEGER).int(n);
+    else if (t === 'J' && int && Number.isSafeInteger(n)) w.byte(LONG).long(n);
+    else if (t === 'C' && v.length === 1) w.byte(CHAR).short(v.charCodeAt(0));
+    else if (t === 'F' && v.trim() !== '' && !Number.isNaN(n)) w.byte(FLOAT).float(n);
+    else if (t === 'D' && v.trim() !== '' && !Number.isNaN(n)) w.byte(DOUBLE).double(n);
+    else writeString(w, v);
   }
   return w.toBuffer();
+}
+
+/** String values only (every property as a string). */
+export function encodeStringMap(m: Record<string, string>): Buffer {
+  return encodeProperties(m, {});
 }
 
 export function encodeTypedMap(m: Record<string, TypedValue>): Buffer {

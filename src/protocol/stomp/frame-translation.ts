@@ -1,5 +1,5 @@
 import type { Delivery, SendRequest } from '../../broker/api.js';
-import { parseDestinationKey, type DestinationRef, type Message } from '../../broker/message.js';
+import { parseDestinationKey, PROPERTY_TYPES_HEADER, type DestinationRef, type Message } from '../../broker/message.js';
 import { QmqError } from '../../util/errors.js';
 import { setOwn } from '../../util/own-property.js';
 
@@ -10,7 +10,7 @@ import { setOwn } from '../../util/own-property.js';
 const CONSUMED_SEND_HEADERS = new Set([
   'destination', 'receipt', 'transaction', 'content-length', 'persistent', 'priority', 'expires',
   'reply-to', 'message-id', 'redelivered', 'subscription', 'JMSXUserID', 'ack',
-  'qmq-producer-id', 'qmq-producer-seq',
+  'qmq-producer-id', 'qmq-producer-seq', PROPERTY_TYPES_HEADER,
 ]);
 
 export interface SendFields {
@@ -97,7 +97,7 @@ export function messageHeaders(
   for (const k in m.headers) {
     if (k === 'reply-to') {
       out.push(['reply-to', renderReplyTo(m.headers[k], opts.render)]);
-    } else if (k !== 'content-length') {
+    } else if (k !== 'content-length' && k !== PROPERTY_TYPES_HEADER) {
       out.push([k, m.headers[k]]);
     }
   }
