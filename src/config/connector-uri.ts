@@ -4,11 +4,11 @@
  */
 import type { ConnectorScheme, TransportConnectorConfig } from './types.js';
 
-export const SUPPORTED_SCHEMES: readonly ConnectorScheme[] = ['tcp', 'nio', 'stomp', 'stomp+nio', 'stomp+ssl', 'stomp+nio+ssl', 'ws', 'wss'];
+export const SUPPORTED_SCHEMES: readonly ConnectorScheme[] = ['tcp', 'nio', 'ssl', 'nio+ssl', 'stomp', 'stomp+nio', 'stomp+ssl', 'stomp+nio+ssl', 'ws', 'wss'];
 
-/** Schemes ActiveMQ has that QuorumMQ does not serve yet (DESIGN §1: MQTT and AMQP come later; OpenWire over TLS too). */
+/** Schemes ActiveMQ has that QuorumMQ does not serve yet (DESIGN §1: MQTT and AMQP come later). */
 export const KNOWN_UNSUPPORTED_SCHEMES: readonly string[] = [
-  'ssl', 'nio+ssl', 'amqp', 'amqp+nio', 'amqp+ssl', 'amqp+nio+ssl', 'amqp+ws', 'amqp+wss',
+  'amqp', 'amqp+nio', 'amqp+ssl', 'amqp+nio+ssl', 'amqp+ws', 'amqp+wss',
   'mqtt', 'mqtt+nio', 'mqtt+ssl', 'mqtt+nio+ssl', 'mqtt+ws', 'mqtt+wss', 'auto', 'auto+nio', 'auto+ssl',
   'auto+nio+ssl', 'http', 'https', 'udp', 'vm', 'stomp+ws', 'stomp+wss',
 ];

@@ -61,8 +61,8 @@ export interface JdbcPersistence {
 
 export type PersistenceConfig = MemoryPersistence | JournalPersistence | ReplicatedPersistence | JdbcPersistence;
 
-/** `tcp` and `nio` are OpenWire, as in ActiveMQ; the `stomp` ones and `ws` are STOMP. */
-export type ConnectorScheme = 'tcp' | 'nio' | 'stomp' | 'stomp+nio' | 'stomp+ssl' | 'stomp+nio+ssl' | 'ws' | 'wss';
+/** `tcp`, `nio` and their `+ssl`/`ssl` forms are OpenWire, as in ActiveMQ; the `stomp` ones and `ws` are STOMP. */
+export type ConnectorScheme = 'tcp' | 'nio' | 'ssl' | 'nio+ssl' | 'stomp' | 'stomp+nio' | 'stomp+ssl' | 'stomp+nio+ssl' | 'ws' | 'wss';
 
 export interface TransportConnectorConfig {
   name: string;

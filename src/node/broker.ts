@@ -203,6 +203,8 @@ export class Broker {
     switch (c.scheme) {
       case 'tcp':
       case 'nio':
+      case 'ssl':
+      case 'nio+ssl':
         return listenOpenWire(c.host, c.port, {
           broker: options.broker,
           clock: this.clock,
@@ -212,19 +214,13 @@ export class Broker {
           // ActiveMQ's transport options, in the connector's URI.
           maxFrameBytes: connectorNumber(c, 'wireFormat.maxFrameSize', 100 * 1024 * 1024),
           maxInactivityMs: connectorNumber(c, 'wireFormat.maxInactivityDuration', 30_000),
-        });
+        }, c.scheme.endsWith('ssl') ? tlsFilesFor(c) : undefined);
       case 'stomp':
       case 'stomp+nio':
         return listenTcp(c.host, c.port, options);
       case 'stomp+ssl':
-      case 'stomp+nio+ssl': {
-        const keyFile = c.options['keyFile'] ?? process.env.QUORUMMQ_TLS_KEY;
-        const certFile = c.options['certFile'] ?? process.env.QUORUMMQ_TLS_CERT;
-        if (!keyFile || !certFile) {
-          throw new QmqError('CONFIG_INVALID', `connector "${c.name}" (${c.uri}) needs TLS files: add ?keyFile=…&certFile=… to its uri`);
-        }
-        return listenTcp(c.host, c.port, options, { keyFile, certFile });
-      }
+      case 'stomp+nio+ssl':
+        return listenTcp(c.host, c.port, options, tlsFilesFor(c));
       case 'ws':
         return listenWebSocket(c.host, c.port, options);
       case 'wss':
@@ -262,4 +258,14 @@ function connectorNumber(c: TransportConnectorConfig, option: string, fallback: 
   const n = Number(raw);
   if (!Number.isSafeInteger(n) || n < 0) throw new QmqError('CONFIG_INVALID', `connector "${c.name}" (${c.uri}): ${option}=${raw} is not a whole number of bytes or ms`);
   return n;
+}
+
+/** A TLS connector's PEM key and certificate: `?keyFile=…&certFile=…`, or QUORUMMQ_TLS_KEY/CERT. */
+function tlsFilesFor(c: TransportConnectorConfig): { keyFile: string; certFile: string } {
+  const keyFile = c.options['keyFile'] ?? process.env.QUORUMMQ_TLS_KEY;
+  const certFile = c.options['certFile'] ?? process.env.QUORUMMQ_TLS_CERT;
+  if (!keyFile || !certFile) {
+    throw new QmqError('CONFIG_INVALID', `connector "${c.name}" (${c.uri}) needs TLS files: add ?keyFile=…&certFile=… to its uri`);
+  }
+  return { keyFile, certFile };
 }

@@ -95,7 +95,7 @@ test('the same file without ignoreUnsupportedConnectors fails naming the amqp co
       assert.ok(isQmqError(e));
       assert.equal(e.codeName, 'CONFIG_UNSUPPORTED');
       assert.match(e.message, /activemq-5\.17-default\.xml:66: connector "amqp" \(amqp:\/\/0\.0\.0\.0:5672/);
-      assert.match(e.message, /Supported schemes: tcp, nio, stomp, stomp\+nio, stomp\+ssl, stomp\+nio\+ssl, ws, wss/);
+      assert.match(e.message, /Supported schemes: tcp, nio, ssl, nio\+ssl, stomp, stomp\+nio, stomp\+ssl, stomp\+nio\+ssl, ws, wss/);
       assert.match(e.message, /Remove the connector or change it to one of those/);
       assert.match(e.message, /--ignore-unsupported-connectors/);
       return true;

@@ -35,7 +35,7 @@ test('connector URIs', () => {
     options: { 'transport.hbGracePeriodMultiplier': '1.5', needClientAuth: 'true' },
   });
   const bad: [string, boolean, RegExp][] = [
-    ['ssl://0.0.0.0:61617', true, /scheme "ssl" is not supported yet/],
+    ['mqtt+ssl://0.0.0.0:8883', true, /scheme "mqtt\+ssl" is not supported yet/],
     ['auto://0.0.0.0:5671', true, /scheme "auto" is not supported yet/],
     ['gopher://h:70', true, /scheme "gopher" is unknown/],
     ['stomp://h:99999', false, /out of range/],
@@ -168,7 +168,7 @@ test('validateConfig: discriminator, exclusive queue/topic, duplicate connectors
   bad((c) => (c.policies = [{ queue: '>', topic: '>', prioritizedMessages: false }]), /policies\[0\]: set exactly one of "queue" and "topic"/);
   bad((c) => (c.transportConnectors[2] = { ...c.transportConnectors[1] }), /duplicate connector name "stomp"/);
   bad((c) => (c.transportConnectors[2] = { ...c.transportConnectors[1], name: 'x' }), /connectors "stomp" and "x" both listen on 127\.0\.0\.1:61613/);
-  bad((c) => (c.transportConnectors[0].scheme = 'ssl'), /transportConnectors\[0\]\.scheme: .*"stomp"/);
+  bad((c) => (c.transportConnectors[0].scheme = 'amqp'), /transportConnectors\[0\]\.scheme: .*"stomp"/);
   const noSource = defaultConfig() as unknown as Record<string, unknown>;
   delete noSource.source;
   assert.equal(validateConfig(noSource).source, '<code>');

@@ -1,0 +1,79 @@
+/**
+ * TLS connectors: `stomp+ssl://` with a raw TLS socket, and `ssl://` (OpenWire over TLS) with
+ * ActiveMQ's Java client trusting the broker's self-signed certificate. The key and certificate
+ * are made for the run with openssl; the Java truststore with keytool.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import tls from 'node:tls';
+import { cleanupTemp, startBroker, tempDir, type BrokerProcess } from '../helpers/broker-process.js';
+import { runProbe } from '../helpers/java-openwire.js';
+import { waitFor } from '../helpers/wait.js';
+
+let broker: BrokerProcess;
+let dir: string;
+let stompTlsPort: number;
+let openwireTlsPort: number;
+
+before(async () => {
+  dir = tempDir('qmq-tls-');
+  const key = path.join(dir, 'broker.key');
+  const cert = path.join(dir, 'broker.crt');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore' });
+  execFileSync('keytool', ['-importcert', '-noprompt', '-alias', 'broker', '-file', cert, '-keystore', path.join(dir, 'trust.p12'), '-storetype', 'PKCS12', '-storepass', 'changeit'], { stdio: 'ignore' });
+  const file = path.join(dir, 'activemq.xml');
+  writeFileSync(
+    file,
+    `<broker xmlns="http://activemq.apache.org/schema/core" brokerName="tls">
+  <transportConnectors>
+    <transportConnector name="stomp" uri="stomp://127.0.0.1:0"/>
+    <transportConnector name="stomp-tls" uri="stomp+ssl://127.0.0.1:0?keyFile=${key}&amp;certFile=${cert}"/>
+    <transportConnector name="openwire-tls" uri="ssl://127.0.0.1:0?keyFile=${key}&amp;certFile=${cert}"/>
+  </transportConnectors>
+</broker>`,
+  );
+  broker = await startBroker({ dataDir: dir, args: ['--config', file] });
+  const started = broker.output().split('\n').find((l) => l.includes('"broker started"'))!;
+  const urls = (JSON.parse(started) as { connectors: string[] }).connectors;
+  const portOf = (scheme: string) => Number(new URL(urls.find((u) => u.startsWith(`${scheme}://`))!.replace(/^[a-z+]+:/, 'http:')).port);
+  stompTlsPort = portOf('stomp+ssl');
+  openwireTlsPort = portOf('ssl');
+});
+
+after(async () => {
+  await broker.stop();
+  cleanupTemp();
+});
+
+test('STOMP over TLS: CONNECT, SEND with a receipt, and the message comes back', async () => {
+  const socket = tls.connect({ host: '127.0.0.1', port: stompTlsPort, ca: readFileSync(path.join(dir, 'broker.crt')), servername: 'localhost' });
+  let got = '';
+  socket.on('data', (d) => (got += d.toString('utf8')));
+  await new Promise<void>((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject));
+  try {
+    assert.equal(socket.authorized, true, String(socket.authorizationError));
+    socket.write('CONNECT\naccept-version:1.2\nhost:localhost\n\n\0');
+    socket.write('SEND\ndestination:/queue/tls.q\npersistent:true\nreceipt:r1\n\nover tls\0');
+    socket.write('SUBSCRIBE\nid:1\ndestination:/queue/tls.q\n\n\0');
+    await waitFor('CONNECTED, RECEIPT and MESSAGE', () => got.includes('CONNECTED') && got.includes('receipt-id:r1') && got.includes('over tls'));
+  } finally {
+    socket.destroy();
+  }
+});
+
+test('OpenWire over TLS (ssl://) with the Java client trusting the broker certificate', async () => {
+  const trust = ['-Djavax.net.ssl.trustStore=' + path.join(dir, 'trust.p12'), '-Djavax.net.ssl.trustStorePassword=changeit', '-Djavax.net.ssl.trustStoreType=PKCS12'];
+  const url = `ssl://127.0.0.1:${openwireTlsPort}`;
+  const sent = await runProbe(url, ['produce', '--queue', 'tls.ow', '--count', '2'], { jvmArgs: trust, timeoutMs: 60_000 });
+  assert.equal(sent.code, 0, sent.stderr.slice(-3000));
+  const got = await runProbe(url, ['consume', '--queue', 'tls.ow', '--count', '2', '--timeout', '5000'], { jvmArgs: trust, timeoutMs: 60_000 });
+  assert.equal(got.code, 0, got.stderr.slice(-3000));
+  assert.deepEqual(got.events.filter((e) => e.event === 'received').map((e) => e.text), ['m0', 'm1']);
+  // Without the truststore the handshake fails on the client's side: the broker is not trusted.
+  const untrusted = await runProbe(url, ['produce', '--queue', 'tls.ow', '--count', '1'], { timeoutMs: 60_000 });
+  assert.equal(untrusted.code, 2);
+  assert.match(JSON.stringify(untrusted.events), /PKIX|certification path|SSLHandshake/i);
+});
