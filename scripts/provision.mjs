@@ -44,6 +44,12 @@ const needs = [
     packages: ['zookeeper'],
   },
   {
+    name: 'openssl',
+    // The TLS connector tests make a throwaway self-signed certificate.
+    check: () => sh('command -v openssl').status === 0,
+    packages: ['openssl'],
+  },
+  {
     name: 'the ActiveMQ Java client',
     // OpenWire tests drive ActiveMQ 5.17's own JMS client; a JDK compiles the probe program.
     check: () =>
