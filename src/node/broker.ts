@@ -214,6 +214,7 @@ export class Broker {
           // ActiveMQ's transport options, in the connector's URI.
           maxFrameBytes: connectorNumber(c, 'wireFormat.maxFrameSize', 100 * 1024 * 1024),
           maxInactivityMs: connectorNumber(c, 'wireFormat.maxInactivityDuration', 30_000),
+          handshakeTimeoutMs: connectorNumber(c, 'wireFormat.maxInactivityDurationInitalDelay', 10_000),
         }, c.scheme.endsWith('ssl') ? tlsFilesFor(c) : undefined);
       case 'stomp':
       case 'stomp+nio':

@@ -75,5 +75,6 @@ test('OpenWire over TLS (ssl://) with the Java client trusting the broker certif
   // Without the truststore the handshake fails on the client's side: the broker is not trusted.
   const untrusted = await runProbe(url, ['produce', '--queue', 'tls.ow', '--count', '1'], { timeoutMs: 60_000 });
   assert.equal(untrusted.code, 2);
-  assert.match(JSON.stringify(untrusted.events), /PKIX|certification path|SSLHandshake/i);
+  // The JVM reports the refused handshake either as PKIX path building or as the closed engine.
+  assert.match(JSON.stringify(untrusted.events), /Could not connect to broker URL: ssl:.*(PKIX|certification path|SSLHandshake|outbound has closed)/i);
 });

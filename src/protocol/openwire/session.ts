@@ -34,6 +34,11 @@ export interface OpenWireServerOptions {
   maxInactivityMs?: number;
   /** Unanswered sends after which reading pauses until some complete. */
   maxPendingSends?: number;
+  /**
+   * A client must send its WireFormatInfo within this long, or the connection closes (ActiveMQ's
+   * `wireFormat.maxInactivityDurationInitalDelay`, 10 s): a socket that never speaks holds nothing.
+   */
+  handshakeTimeoutMs?: number;
 }
 
 // MessageAck.ackType (ActiveMQ MessageAck constants).
@@ -105,6 +110,7 @@ export class OpenWireSession {
   private lastWrite: number;
   private inactivityMs = 0;
   private keepAliveTimer: TimerHandle | null = null;
+  private handshakeTimer: TimerHandle | null = null;
 
   constructor(
     private readonly transport: OpenWireTransport,
@@ -113,6 +119,10 @@ export class OpenWireSession {
     this.splitter = new FrameSplitter(options.maxFrameBytes);
     this.log = options.logger.child({ remote: transport.remoteAddress });
     this.lastRead = this.lastWrite = options.clock.now();
+    this.handshakeTimer = options.clock.schedule(options.handshakeTimeoutMs ?? 10_000, () => {
+      if (this.state !== 'negotiating') return;
+      this.fail(new QmqError('FRAME_TIMEOUT', `OpenWire: no WireFormatInfo within ${options.handshakeTimeoutMs ?? 10_000} ms of connecting`));
+    });
     // Both sides send their WireFormatInfo at once; neither waits for the other's.
     this.write({
       type: T.WIREFORMAT_INFO,
@@ -257,6 +267,8 @@ export class OpenWireSession {
     const ours = this.options.maxInactivityMs ?? 30_000;
     this.inactivityMs = theirs <= 0 || ours <= 0 ? 0 : Math.min(theirs, ours);
     this.state = 'open';
+    this.handshakeTimer?.cancel();
+    this.handshakeTimer = null;
     this.write({
       type: T.BROKER_INFO,
       brokerId: { type: T.BROKER_ID, value: `ID:${this.options.brokerName}` },
@@ -559,6 +571,7 @@ export class OpenWireSession {
   onTransportClosed(): void {
     this.state = 'closed';
     this.keepAliveTimer?.cancel();
+    this.handshakeTimer?.cancel();
     for (const c of this.consumers.values()) c.pull?.timer?.cancel();
     this.consumers.clear();
     const core = this.core;
