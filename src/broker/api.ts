@@ -135,6 +135,12 @@ export interface Connection {
    */
   temporaryDestination(kind: 'temp-queue' | 'temp-topic', name: string, opts?: { nameIsGlobal?: boolean }): DestinationRef;
 
+  /**
+   * Deletes one of this connection's temporary destinations and what it holds (JMS
+   * TemporaryQueue.delete()); refused while a subscription of this connection still reads it.
+   */
+  deleteTemporaryDestination(ref: DestinationRef): void;
+
   /** Aborts open transactions, returns unacked messages, deletes temporary destinations. */
   close(): Promise<void>;
 }

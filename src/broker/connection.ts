@@ -428,6 +428,22 @@ export class BrokerConnection implements Connection {
     return ref;
   }
 
+  deleteTemporaryDestination(ref: DestinationRef): void {
+    this.assertOpen();
+    const key = destinationKey(ref);
+    const owner = this.svc.registry.tempOwners.get(key);
+    if (owner === undefined) return;
+    if (owner !== this.id) throw new QmqError('INVALID_DESTINATION', `the temporary destination ${ref.name} belongs to another connection`);
+    for (const rec of this.consumers.values()) {
+      // JMS TemporaryQueue.delete(): "If there are existing receivers still using it, a JMSException will be thrown."
+      if (expandComposite(rec.consumer.req.destination).some((d) => destinationKey(d) === key)) {
+        throw new QmqError('DESTINATION_IN_USE', `the temporary destination ${ref.name} still has a consumer (${rec.consumer.id})`);
+      }
+    }
+    this.svc.registry.deleteTemp(ref);
+    for (const [local, r] of this.temps) if (destinationKey(r) === key) this.temps.delete(local);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     // Open transactions abort when their connection goes (STOMP 1.2 "BEGIN").

@@ -247,3 +247,34 @@ test('a command the broker does not support is answered with an exception, and t
     c.socket.destroy();
   }
 });
+
+test('TemporaryQueue.delete() (DestinationInfo REMOVE) deletes it: a send to it afterwards is refused', async () => {
+  const c = await rawOpenWire();
+  try {
+    const connectionId = { type: T.CONNECTION_ID, value: 'ID:raw-3' };
+    const temp = { type: T.TEMP_QUEUE, physicalName: 'ID:raw-3:1:1' };
+    c.socket.write(wireFormat());
+    c.socket.write(encodeCommand({ type: T.CONNECTION_INFO, commandId: 1, responseRequired: true, connectionId }));
+    c.socket.write(encodeCommand({ type: T.DESTINATION_INFO, commandId: 2, responseRequired: true, connectionId, destination: temp, operationType: 0, timeout: 0 }));
+    const send = (commandId: number) =>
+      encodeCommand({
+        type: T.TEXT_MESSAGE, commandId, responseRequired: true, destination: temp, persistent: false, priority: 4,
+        producerId: { type: T.PRODUCER_ID, connectionId: 'ID:raw-3', sessionId: 1, value: 1 },
+        messageId: { type: T.MESSAGE_ID, producerId: { type: T.PRODUCER_ID, connectionId: 'ID:raw-3', sessionId: 1, value: 1 }, producerSequenceId: commandId, brokerSequenceId: 0 },
+      });
+    c.socket.write(send(3));
+    c.socket.write(encodeCommand({ type: T.DESTINATION_INFO, commandId: 4, responseRequired: true, connectionId, destination: temp, operationType: 1, timeout: 0 }));
+    c.socket.write(send(5));
+    const answers = await waitFor('the five answers', () => {
+      const byId = (id: number) => c.commands.find((x) => (x.type === T.RESPONSE || x.type === T.EXCEPTION_RESPONSE) && x.correlationId === id);
+      const all = [1, 2, 3, 4, 5].map(byId);
+      return all.every((a) => a !== undefined) ? all : undefined;
+    });
+    assert.deepEqual(answers.map((a) => a!.type), [T.RESPONSE, T.RESPONSE, T.RESPONSE, T.RESPONSE, T.EXCEPTION_RESPONSE]);
+    const e = answers[4]!.exception as { className: string; message: string };
+    assert.equal(e.className, 'javax.jms.InvalidDestinationException');
+    assert.match(e.message, /ID:raw-3:1:1/);
+  } finally {
+    c.socket.destroy();
+  }
+});

@@ -152,6 +152,26 @@ test('temporary destinations belong to their connection', async () => {
   await core.close();
 });
 
+test('a temporary destination deleted by its owner is gone; not while its own consumer reads it; global names are kept', async () => {
+  const { core } = await openKit();
+  const owner = connectTo(core);
+  const other = connectTo(core);
+  const tq = owner.temporaryDestination('temp-queue', 'ID:client-1:1:1', { nameIsGlobal: true });
+  assert.deepEqual(tq, { kind: 'temp-queue', name: 'ID:client-1:1:1' });
+  assert.throws(() => other.temporaryDestination('temp-queue', 'ID:client-1:1:1', { nameIsGlobal: true }), code('INVALID_DESTINATION'));
+  owner.subscribe(subReq('r', tq), new Collector());
+  assert.throws(() => owner.deleteTemporaryDestination(tq), code('DESTINATION_IN_USE'));
+  assert.throws(() => other.deleteTemporaryDestination(tq), code('INVALID_DESTINATION'));
+  owner.unsubscribe('r');
+  await other.send(sendReq(tq, 'pending'));
+  owner.deleteTemporaryDestination(tq);
+  assert.equal(core.stats().destinations.some((d) => d.kind === 'temp-queue'), false);
+  await assert.rejects(other.send(sendReq(tq, 'late')), code('INVALID_DESTINATION'));
+  // Deleting again, or a name never created, changes nothing.
+  owner.deleteTemporaryDestination(tq);
+  await core.close();
+});
+
 test('reply-to is stored as the canonical destination key', async () => {
   const { core } = await openKit();
   const c = connectTo(core);

@@ -518,10 +518,10 @@ export class OpenWireSession {
 
   private destination(core: Connection, cmd: OwObject): void {
     const ref: DestinationRef = destinationRef(cmd.destination, 'the destination');
-    if (Number(cmd.operationType) === DEST_ADD && (ref.kind === 'temp-queue' || ref.kind === 'temp-topic')) {
-      core.temporaryDestination(ref.kind, ref.name, { nameIsGlobal: true });
+    if (ref.kind === 'temp-queue' || ref.kind === 'temp-topic') {
+      if (Number(cmd.operationType) === DEST_ADD) core.temporaryDestination(ref.kind, ref.name, { nameIsGlobal: true });
+      else core.deleteTemporaryDestination(ref);
     }
-    // Removing a temporary destination waits for its connection to close.
     this.respond(cmd);
   }
 
