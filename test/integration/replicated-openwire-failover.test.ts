@@ -46,6 +46,7 @@ test('kill -9 of the master under a Java producer and consumer on a failover: UR
     assert.equal(sent, total);
     const got = await consumer.waitForCount((e) => e.event === 'received', total, 90_000, 'every message');
     const texts = new Set(got.map((e) => e.text));
+    assert.equal(texts.size, total, 'no message delivered twice among the first 300');
     const missing = Array.from({ length: total }, (_, i) => `m${i}`).filter((t) => !texts.has(t));
     assert.deepEqual(missing, [], 'every message the producer sent arrives');
     assert.match(producer.stderr() + consumer.stderr(), /Successfully reconnected to tcp:\/\/127\.0\.0\.1/);
