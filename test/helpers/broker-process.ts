@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -102,6 +102,13 @@ export async function startBroker(opts: StartBrokerOptions = {}): Promise<Broker
       await exited;
     },
   };
+}
+
+/** Writes `xml` as `<dataDir>/activemq.xml` and starts a broker from it (ports come from its connectors). */
+export async function startBrokerWithConfig(xml: string, dataDir: string = tempDir()): Promise<BrokerProcess> {
+  const file = path.join(dataDir, 'activemq.xml');
+  writeFileSync(file, xml);
+  return startBroker({ dataDir, args: ['--config', file] });
 }
 
 /** Runs the CLI to completion and returns its output. */

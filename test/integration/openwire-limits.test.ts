@@ -5,10 +5,8 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
 import net from 'node:net';
-import path from 'node:path';
-import { cleanupTemp, startBroker, tempDir, type BrokerProcess } from '../helpers/broker-process.js';
+import { cleanupTemp, startBrokerWithConfig, type BrokerProcess } from '../helpers/broker-process.js';
 import { runProbe } from '../helpers/java-openwire.js';
 import { waitFor } from '../helpers/wait.js';
 import { decodeCommand, FrameSplitter, type OwObject } from '../../src/protocol/openwire/codec.js';
@@ -18,10 +16,7 @@ let broker: BrokerProcess;
 let port: number;
 
 before(async () => {
-  const dir = tempDir();
-  const file = path.join(dir, 'activemq.xml');
-  writeFileSync(
-    file,
+  broker = await startBrokerWithConfig(
     `<broker xmlns="http://activemq.apache.org/schema/core" brokerName="limits">
   <transportConnectors>
     <transportConnector name="stomp" uri="stomp://127.0.0.1:0"/>
@@ -29,7 +24,6 @@ before(async () => {
   </transportConnectors>
 </broker>`,
   );
-  broker = await startBroker({ dataDir: dir, args: ['--config', file] });
   port = broker.openwirePort;
 });
 

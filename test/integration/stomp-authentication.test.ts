@@ -1,8 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
-import { cleanupTemp, runCli, startBroker, tempDir, type BrokerProcess } from '../helpers/broker-process.js';
+import { cleanupTemp, runCli, startBrokerWithConfig, type BrokerProcess } from '../helpers/broker-process.js';
 import { RawStomp, header } from '../helpers/raw-stomp.js';
 import { runProbe } from '../helpers/java-openwire.js';
 
@@ -23,10 +21,7 @@ const CONFIG = `<broker xmlns="http://activemq.apache.org/schema/core" brokerNam
 let broker: BrokerProcess;
 
 before(async () => {
-  const dir = tempDir();
-  const file = path.join(dir, 'activemq.xml');
-  writeFileSync(file, CONFIG);
-  broker = await startBroker({ dataDir: dir, args: ['--config', file] });
+  broker = await startBrokerWithConfig(CONFIG);
 });
 
 after(async () => {

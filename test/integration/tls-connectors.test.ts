@@ -6,10 +6,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import tls from 'node:tls';
-import { cleanupTemp, startBroker, tempDir, type BrokerProcess } from '../helpers/broker-process.js';
+import { cleanupTemp, startBrokerWithConfig, tempDir, type BrokerProcess } from '../helpers/broker-process.js';
 import { runProbe } from '../helpers/java-openwire.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -24,9 +24,7 @@ before(async () => {
   const cert = path.join(dir, 'broker.crt');
   execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore' });
   execFileSync('keytool', ['-importcert', '-noprompt', '-alias', 'broker', '-file', cert, '-keystore', path.join(dir, 'trust.p12'), '-storetype', 'PKCS12', '-storepass', 'changeit'], { stdio: 'ignore' });
-  const file = path.join(dir, 'activemq.xml');
-  writeFileSync(
-    file,
+  broker = await startBrokerWithConfig(
     `<broker xmlns="http://activemq.apache.org/schema/core" brokerName="tls">
   <transportConnectors>
     <transportConnector name="stomp" uri="stomp://127.0.0.1:0"/>
@@ -34,8 +32,8 @@ before(async () => {
     <transportConnector name="openwire-tls" uri="ssl://127.0.0.1:0?keyFile=${key}&amp;certFile=${cert}"/>
   </transportConnectors>
 </broker>`,
+    dir,
   );
-  broker = await startBroker({ dataDir: dir, args: ['--config', file] });
   const started = broker.output().split('\n').find((l) => l.includes('"broker started"'))!;
   const urls = (JSON.parse(started) as { connectors: string[] }).connectors;
   const portOf = (scheme: string) => Number(new URL(urls.find((u) => u.startsWith(`${scheme}://`))!.replace(/^[a-z+]+:/, 'http:')).port);
