@@ -36,7 +36,7 @@ export function normalizeSteps(steps: StepOutcome[], unordered = false): unknown
       const out: ProbeEvent = {};
       for (const k of Object.keys(e).sort()) {
         const v = e[k];
-        if (k === 'cause') continue;
+        if (k === 'cause' || k === 'elapsedMs') continue;
         else if (k === 'messageId') out[k] = id(v);
         else if (k === 'timestamp') out[k] = typeof v === 'number' && v > 0 ? 'set' : v;
         else if (k === 'expiration') out[k] = typeof v === 'number' && v > 0 ? 'set' : v;

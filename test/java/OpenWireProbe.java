@@ -135,6 +135,8 @@ public class OpenWireProbe {
         Integer prefetch;
         boolean rollbackFirst;
         boolean rollbackAll;
+        /** Print only the done event (for benchmarks: the client then spends nothing on output). */
+        boolean quiet;
         Integer maxRedeliveries;
         String user;
         String password;
@@ -153,6 +155,7 @@ public class OpenWireProbe {
                 case "--bytes": o.bytes = true; continue;
                 case "--rollback-first": o.rollbackFirst = true; continue;
                 case "--rollback-all": o.rollbackAll = true; continue;
+                case "--quiet": o.quiet = true; continue;
                 default: break;
             }
             if (i + 1 >= argv.length) throw new IllegalArgumentException("option " + a + " needs a value");
@@ -317,7 +320,7 @@ public class OpenWireProbe {
         for (int i = 0; i < o.count; i++) {
             Message m = build(s, o, i);
             p.send(m);
-            emit("sent", "i", i, "messageId", m.getJMSMessageID());
+            if (!o.quiet) emit("sent", "i", i, "messageId", m.getJMSMessageID());
         }
         if (o.transacted) s.commit();
         p.close();
@@ -325,9 +328,11 @@ public class OpenWireProbe {
 
     static void produce(Connection c, Options o) throws JMSException {
         Session s = o.transacted ? c.createSession(true, Session.SESSION_TRANSACTED) : c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+        long started = System.nanoTime();
         sendAll(s, destination(s, o), o);
+        long elapsedMs = (System.nanoTime() - started) / 1_000_000;
         s.close();
-        emit("done", "sent", o.count);
+        emit("done", "sent", o.count, "elapsedMs", elapsedMs);
     }
 
     // ---------------------------------------------------------------- consume
@@ -377,12 +382,12 @@ public class OpenWireProbe {
      * Receives n messages, printing each; throws ReceiveTimeout (after nothing is acknowledged
      * or committed) when a receive returns null. `already` counts the earlier received events.
      */
-    static Message receiveN(MessageConsumer consumer, Session s, int mode, int n, long timeout, int already) throws JMSException, ReceiveTimeout {
+    static Message receiveN(MessageConsumer consumer, Session s, int mode, int n, long timeout, int already, boolean quiet) throws JMSException, ReceiveTimeout {
         Message last = null;
         for (int i = 0; i < n; i++) {
             Message m = consumer.receive(timeout);
             if (m == null) throw new ReceiveTimeout(already + i);
-            printReceived(m);
+            if (!quiet) printReceived(m);
             if (mode == INDIVIDUAL_ACKNOWLEDGE) m.acknowledge();
             last = m;
         }
@@ -412,18 +417,20 @@ public class OpenWireProbe {
             return;
         }
         if (o.rollbackFirst) {
-            receiveN(consumer, s, mode, o.count, o.timeout, received);
+            receiveN(consumer, s, mode, o.count, o.timeout, received, o.quiet);
             received += o.count;
             s.rollback();
             emit("rolledback");
         }
-        Message last = receiveN(consumer, s, mode, o.count, o.timeout, received);
+        long started = System.nanoTime();
+        Message last = receiveN(consumer, s, mode, o.count, o.timeout, received, o.quiet);
         received += o.count;
         if (mode == Session.CLIENT_ACKNOWLEDGE && last != null) last.acknowledge();
         if (mode == Session.SESSION_TRANSACTED) s.commit();
+        long elapsedMs = (System.nanoTime() - started) / 1_000_000;
         consumer.close();
         s.close();
-        emit("done", "received", received);
+        emit("done", "received", received, "elapsedMs", elapsedMs);
     }
 
     // ---------------------------------------------------------------- browse
@@ -509,7 +516,7 @@ public class OpenWireProbe {
         MessageConsumer consumer = cs.createConsumer(topic, o.selector);
         Session ps = o.transacted ? c.createSession(true, Session.SESSION_TRANSACTED) : c.createSession(false, Session.AUTO_ACKNOWLEDGE);
         sendAll(ps, ps.createTopic(o.topic), o);
-        receiveN(consumer, cs, Session.AUTO_ACKNOWLEDGE, o.count, o.timeout, 0);
+        receiveN(consumer, cs, Session.AUTO_ACKNOWLEDGE, o.count, o.timeout, 0, o.quiet);
         consumer.close();
         ps.close();
         cs.close();
