@@ -94,6 +94,11 @@ const SCENARIOS: Record<string, (d: string) => string[][]> = {
     ['consume', '--queue', d, '--count', '6', '--timeout', '3000', '--ack', 'client', '--prefetch', '2'],
     ['consume', '--queue', d, '--count', '1', '--timeout', '300'],
   ],
+  'async sends through a small producer window': (d) => [
+    ['produce', '--queue', d, '--count', '50', '--persistent', 'false', '--producer-window', '4096', '--quiet'],
+    ['produce', '--queue', d, '--count', '50', '--async-send', '--producer-window', '4096', '--quiet'],
+    ['consume', '--queue', d, '--count', '100', '--timeout', '5000', '--quiet'],
+  ],
   'an invalid selector': (d) => [['consume', '--queue', d, '--count', '1', '--timeout', '300', '--selector', 'color = ']],
   'a durable subscriber without a client id': (d) => [['consume', '--topic', d, '--durable', 'x', '--count', '1', '--timeout', '300']],
 };

@@ -122,6 +122,14 @@ test('a message the client gives up on (its redelivery policy) goes to the DLQ w
   assert.equal(props.originalExpiration, '0');
 });
 
+test('async sends with a producer window get ProducerAcks, so the producer never blocks; all arrive', async () => {
+  // A 4 KiB window holds about four messages: without ProducerAcks the fifth send would wait for good.
+  await probe(['produce', '--queue', 'ow.window', '--count', '200', '--persistent', 'false', '--producer-window', '4096', '--quiet']);
+  await probe(['produce', '--queue', 'ow.window', '--count', '200', '--async-send', '--producer-window', '4096', '--quiet', '--prefix', 'p']);
+  const done = (await probe(['consume', '--queue', 'ow.window', '--count', '400', '--timeout', '5000', '--quiet'])).find((e) => e.event === 'done');
+  assert.equal(done?.received, 400);
+});
+
 test('selectors with individual acknowledgement, prefetch 1, and pull consumers (prefetch 0)', async () => {
   await probe(['produce', '--queue', 'ow.sel', '--count', '4']);
   const picked = received(await probe(['consume', '--queue', 'ow.sel', '--count', '2', '--timeout', '5000', '--ack', 'individual', '--selector', 'seq > 1', '--prefetch', '1']));

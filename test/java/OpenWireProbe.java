@@ -137,6 +137,8 @@ public class OpenWireProbe {
         boolean rollbackAll;
         /** Print only the done event (for benchmarks: the client then spends nothing on output). */
         boolean quiet;
+        Integer producerWindow;
+        boolean asyncSend;
         Integer maxRedeliveries;
         String user;
         String password;
@@ -156,6 +158,7 @@ public class OpenWireProbe {
                 case "--rollback-first": o.rollbackFirst = true; continue;
                 case "--rollback-all": o.rollbackAll = true; continue;
                 case "--quiet": o.quiet = true; continue;
+                case "--async-send": o.asyncSend = true; continue;
                 default: break;
             }
             if (i + 1 >= argv.length) throw new IllegalArgumentException("option " + a + " needs a value");
@@ -185,6 +188,7 @@ public class OpenWireProbe {
                 case "--durable": o.durable = v; break;
                 case "--prefetch": o.prefetch = Integer.parseInt(v); break;
                 case "--max-redeliveries": o.maxRedeliveries = Integer.parseInt(v); break;
+                case "--producer-window": o.producerWindow = Integer.parseInt(v); break;
                 case "--user": o.user = v; break;
                 case "--password": o.password = v; break;
                 case "--client-id": o.clientId = v; break;
@@ -230,6 +234,9 @@ public class OpenWireProbe {
             ActiveMQConnectionFactory factory = new ActiveMQConnectionFactory(o.url);
             factory.setWatchTopicAdvisories(true);
             if (o.prefetch != null) factory.getPrefetchPolicy().setAll(o.prefetch);
+            // A producer window makes async sends wait for the broker's ProducerAcks past that many bytes.
+            if (o.producerWindow != null) factory.setProducerWindowSize(o.producerWindow);
+            if (o.asyncSend) factory.setUseAsyncSend(true);
             if (o.maxRedeliveries != null) {
                 // The client's own redelivery policy: past it, the client gives the message up (a poison ack).
                 factory.getRedeliveryPolicy().setMaximumRedeliveries(o.maxRedeliveries);

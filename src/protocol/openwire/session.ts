@@ -55,6 +55,8 @@ const TX_ROLLBACK = 4;
 const DEST_ADD = 0;
 
 const ADVISORY_PREFIX = 'ActiveMQ.Advisory.';
+/** ActiveMQ Message.DEFAULT_MINIMUM_MESSAGE_SIZE: the size a message counts for, before its body and properties. */
+const MIN_MESSAGE_SIZE = 1024;
 
 /** The Java exception a client throws for each of our error codes (it instantiates the class by name). */
 const EXCEPTION_CLASS: Partial<Record<ErrorCodeName, string>> = {
@@ -104,6 +106,8 @@ export class OpenWireSession {
   private core: Connection | null = null;
   private readonly consumers = new Map<string, ConsumerState>();
   private readonly txAcks = new Map<string, Array<{ consumer: ConsumerState; id: string }>>();
+  /** Producers with a window (ProducerInfo.windowSize > 0): their async sends are answered by ProducerAcks. */
+  private readonly producerWindows = new Map<string, number>();
   private pendingSends = 0;
   private paused = false;
   private lastRead: number;
@@ -227,8 +231,10 @@ export class OpenWireSession {
     if (core === null) throw new QmqError('NOT_CONNECTED', `OpenWire: ${SCHEMAS.get(cmd.type)?.name} before ConnectionInfo`);
     if (MESSAGE_TYPES.has(cmd.type)) return this.send(core, cmd);
     switch (cmd.type) {
-      case T.SESSION_INFO:
       case T.PRODUCER_INFO:
+        if (Number(cmd.windowSize) > 0) this.producerWindows.set(idKey(cmd.producerId), Number(cmd.windowSize));
+        return this.respond(cmd);
+      case T.SESSION_INFO:
       case T.CONSUMER_CONTROL:
       case T.CONNECTION_CONTROL:
       case T.FLUSH_COMMAND:
@@ -338,6 +344,13 @@ export class OpenWireSession {
       this.transport.resume();
     }
     this.respond(cmd, e);
+    // ActiveMQ's Queue/Topic.send: an async send of a producer with a window gets a ProducerAck
+    // of the message's size (as Message.getSize() counts it on both sides), which frees that much
+    // of the client's window. Sent after a failure too, or the producer would block for good.
+    if (cmd.responseRequired !== true && this.producerWindows.has(idKey(cmd.producerId))) {
+      const size = MIN_MESSAGE_SIZE + ((cmd.marshalledProperties as Buffer | null)?.length ?? 0) + ((cmd.content as Buffer | null)?.length ?? 0);
+      this.write({ type: T.PRODUCER_ACK, producerId: cmd.producerId, size });
+    }
   }
 
   private addConsumer(core: Connection, cmd: OwObject): void {
@@ -529,6 +542,7 @@ export class OpenWireSession {
     const id = cmd.objectId as OwObject | null;
     const key = idKey(id);
     if (id?.type === T.CONSUMER_ID) this.removeConsumer(key, Number(cmd.lastDeliveredSequenceId));
+    else if (id?.type === T.PRODUCER_ID) this.producerWindows.delete(key);
     else if (id?.type === T.SESSION_ID) {
       for (const c of [...this.consumers.values()]) if (c.sessionKey === key) this.removeConsumer(c.key);
     } else if (id?.type === T.CONNECTION_ID) {
