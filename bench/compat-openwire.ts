@@ -99,6 +99,11 @@ const SCENARIOS: Record<string, (d: string) => string[][]> = {
     ['produce', '--queue', d, '--count', '50', '--async-send', '--producer-window', '4096', '--quiet'],
     ['consume', '--queue', d, '--count', '100', '--timeout', '5000', '--quiet'],
   ],
+  'compressed bodies (useCompression)': (d) => [
+    ['produce', '--queue', d, '--count', '2', '--compress', '--prefix', `${'abc'.repeat(2000)}-`],
+    ['produce', '--queue', d, '--count', '1', '--compress', '--bytes', '--prefix', 'zipped-bytes-'],
+    ['consume', '--queue', d, '--count', '3', '--timeout', '5000'],
+  ],
   'an invalid selector': (d) => [['consume', '--queue', d, '--count', '1', '--timeout', '300', '--selector', 'color = ']],
   'a durable subscriber without a client id': (d) => [['consume', '--topic', d, '--durable', 'x', '--count', '1', '--timeout', '300']],
 };

@@ -130,6 +130,23 @@ test('async sends with a producer window get ProducerAcks, so the producer never
   assert.equal(done?.received, 400);
 });
 
+test('compressed bodies (useCompression) arrive whole, to Java and to STOMP consumers', async () => {
+  const text = `${'abc'.repeat(2000)}-`;
+  await probe(['produce', '--queue', 'ow.zip', '--count', '1', '--compress', '--prefix', text]);
+  await probe(['produce', '--queue', 'ow.zip', '--count', '1', '--compress', '--bytes', '--prefix', 'zipped-bytes-']);
+  const got = received(await probe(['consume', '--queue', 'ow.zip', '--count', '2', '--timeout', '5000']));
+  assert.deepEqual(got.map((e) => [e.kind, e.text]), [['text', `${text}0`], ['bytes', 'zipped-bytes-0']]);
+  await probe(['produce', '--queue', 'ow.zip.stomp', '--count', '1', '--compress', '--prefix', text]);
+  const stomp = await RawStomp.connect(broker.stompPort);
+  try {
+    await stomp.handshake();
+    stomp.write('SUBSCRIBE\nid:1\ndestination:/queue/ow.zip.stomp\n\n\0');
+    assert.equal((await stomp.waitFrame('MESSAGE')).body.toString('utf8'), `${text}0`);
+  } finally {
+    stomp.close();
+  }
+});
+
 test('selectors with individual acknowledgement, prefetch 1, and pull consumers (prefetch 0)', async () => {
   await probe(['produce', '--queue', 'ow.sel', '--count', '4']);
   const picked = received(await probe(['consume', '--queue', 'ow.sel', '--count', '2', '--timeout', '5000', '--ack', 'individual', '--selector', 'seq > 1', '--prefetch', '1']));

@@ -139,6 +139,7 @@ public class OpenWireProbe {
         boolean quiet;
         Integer producerWindow;
         boolean asyncSend;
+        boolean compress;
         Integer maxRedeliveries;
         String user;
         String password;
@@ -159,6 +160,7 @@ public class OpenWireProbe {
                 case "--rollback-all": o.rollbackAll = true; continue;
                 case "--quiet": o.quiet = true; continue;
                 case "--async-send": o.asyncSend = true; continue;
+                case "--compress": o.compress = true; continue;
                 default: break;
             }
             if (i + 1 >= argv.length) throw new IllegalArgumentException("option " + a + " needs a value");
@@ -237,6 +239,7 @@ public class OpenWireProbe {
             // A producer window makes async sends wait for the broker's ProducerAcks past that many bytes.
             if (o.producerWindow != null) factory.setProducerWindowSize(o.producerWindow);
             if (o.asyncSend) factory.setUseAsyncSend(true);
+            if (o.compress) factory.setUseCompression(true);
             if (o.maxRedeliveries != null) {
                 // The client's own redelivery policy: past it, the client gives the message up (a poison ack).
                 factory.getRedeliveryPolicy().setMaximumRedeliveries(o.maxRedeliveries);

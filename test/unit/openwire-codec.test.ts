@@ -4,7 +4,8 @@ import fc from 'fast-check';
 import { decodeCommand, encodeCommand, FrameSplitter, type OwObject } from '../../src/protocol/openwire/codec.js';
 import { SCHEMAS, T } from '../../src/protocol/openwire/schema.js';
 import { decodeModifiedUtf8, encodeModifiedUtf8, WireWriter } from '../../src/protocol/openwire/wire-data.js';
-import { decodePrimitiveMap, decodeTextContent, encodeProperties, encodeStringMap, encodeTextContent, encodeTypedMap } from '../../src/protocol/openwire/primitive-map.js';
+import { deflateSync } from 'node:zlib';
+import { decodePrimitiveMap, decodeTextContent, encodeProperties, encodeStringMap, encodeTextContent, encodeTypedMap, inflateBytesContent } from '../../src/protocol/openwire/primitive-map.js';
 import { messageForDispatch, owMessageId, sendRequestFromMessage } from '../../src/protocol/openwire/message-translation.js';
 import { throwableFor } from '../../src/protocol/openwire/session.js';
 import { QmqError } from '../../src/util/errors.js';
@@ -99,6 +100,20 @@ test('typed maps: every Java primitive type decodes; a lying entry count is refu
   assert.deepEqual(decodePrimitiveMap(encodeTypedMap({ on: { t: 'bool', v: false }, n: { t: 'int', v: 5 }, t: { t: 'long', v: 30_000 } }), 'm'), { on: false, n: 5, t: 30_000 });
   assert.throws(() => decodePrimitiveMap(new WireWriter().int(1_000_000).toBuffer(), 'the properties'), /the properties declares 1000000 entries/);
   assert.throws(() => decodePrimitiveMap(new WireWriter().int(1).utf('k', 'k').byte(42).toBuffer(), 'p'), /p\.k has unknown value type 42/);
+});
+
+test('a compressed bytes body is its length, then zlib; a wrong length is refused', () => {
+  const raw = Buffer.from('hello hello hello hello');
+  const deflated = deflateSync(raw);
+  const withLength = Buffer.concat([Buffer.alloc(4), deflated]);
+  withLength.writeInt32BE(raw.length, 0);
+  assert.deepEqual(inflateBytesContent(withLength, 1000), raw);
+  withLength.writeInt32BE(raw.length - 6, 0);
+  assert.deepEqual(inflateBytesContent(withLength, 1000), raw.subarray(0, raw.length - 6), 'bytes past the length are the sender\'s spare buffer');
+  withLength.writeInt32BE(raw.length + 1, 0);
+  assert.throws(() => inflateBytesContent(withLength, 1000), /inflates to 23 bytes, fewer than the 24 it claims/);
+  withLength.writeInt32BE(5000, 0);
+  assert.throws(() => inflateBytesContent(withLength, 1000), /claims 5000 bytes; the limit is 1000/);
 });
 
 test('a text body is a 32-bit length and modified UTF-8; -1 is null', () => {

@@ -16,7 +16,7 @@ import { parseDestinationKey, PROPERTY_TYPES_HEADER } from '../../broker/message
 import { setOwn } from '../../util/own-property.js';
 import { QmqError } from '../../util/errors.js';
 import type { OwObject } from './codec.js';
-import { decodeProperties, decodeTextContent, encodeProperties, encodeTextContent, inflateContent, type PrimitiveValue } from './primitive-map.js';
+import { decodeProperties, decodeTextContent, encodeProperties, encodeTextContent, inflateBytesContent, inflateContent, type PrimitiveValue } from './primitive-map.js';
 import { T } from './schema.js';
 
 const KIND_OF_TYPE = new Map<number, DestinationKind>([
@@ -113,7 +113,7 @@ export function sendRequestFromMessage(m: OwObject, limits: InboundLimits): { re
     body = Buffer.from(decodeTextContent(content, compressed, limits.maxBodyBytes) ?? '', 'utf8');
     bodyIsBytes = false;
   } else if (m.type === T.BYTES_MESSAGE || m.type === T.BLOB_MESSAGE) {
-    body = content === null ? Buffer.alloc(0) : compressed ? inflateContent(content, limits.maxBodyBytes) : content;
+    body = content === null ? Buffer.alloc(0) : compressed ? inflateBytesContent(content, limits.maxBodyBytes) : content;
     bodyIsBytes = true;
   } else {
     const kind = OPAQUE_BODIES.get(m.type);

@@ -203,6 +203,18 @@ export function encodeTextContent(text: string): Buffer {
   return new WireWriter().int(b.length).raw(b).toBuffer();
 }
 
+/** A compressed BytesMessage body: its 32-bit uncompressed length, then the deflated bytes (ActiveMQBytesMessage.doCompress). */
+export function inflateBytesContent(content: Buffer, maxBytes: number): Buffer {
+  if (content.length < 4) throw new QmqError('FRAME_MALFORMED', `OpenWire: a compressed bytes body of ${content.length} bytes has no length`);
+  const length = content.readInt32BE(0);
+  if (length < 0 || length > maxBytes) throw new QmqError('FRAME_MALFORMED', `OpenWire: a compressed bytes body claims ${length} bytes; the limit is ${maxBytes}`);
+  // The Java client deflates its whole buffer, which can run past the body (up to twice its
+  // length): like ActiveMQ's reader, keep the first `length` bytes.
+  const body = inflateContent(content.subarray(4), Math.min(maxBytes, 2 * length + 1024));
+  if (body.length < length) throw new QmqError('FRAME_MALFORMED', `OpenWire: a compressed bytes body inflates to ${body.length} bytes, fewer than the ${length} it claims`);
+  return body.subarray(0, length);
+}
+
 export function inflateContent(content: Buffer, maxBytes: number): Buffer {
   try {
     return inflateSync(content, { maxOutputLength: maxBytes });
