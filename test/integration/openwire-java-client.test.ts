@@ -290,15 +290,18 @@ test('TemporaryQueue.delete() (DestinationInfo REMOVE) deletes it: a send to it 
     c.socket.write(send(3));
     c.socket.write(encodeCommand({ type: T.DESTINATION_INFO, commandId: 4, responseRequired: true, connectionId, destination: temp, operationType: 1, timeout: 0 }));
     c.socket.write(send(5));
-    const answers = await waitFor('the five answers', () => {
+    // destroyDestination of an ordinary queue is refused by name, not answered OK with nothing done.
+    c.socket.write(encodeCommand({ type: T.DESTINATION_INFO, commandId: 6, responseRequired: true, connectionId, destination: { type: T.QUEUE, physicalName: 'ow.keep' }, operationType: 1, timeout: 0 }));
+    const answers = await waitFor('the six answers', () => {
       const byId = (id: number) => c.commands.find((x) => (x.type === T.RESPONSE || x.type === T.EXCEPTION_RESPONSE) && x.correlationId === id);
-      const all = [1, 2, 3, 4, 5].map(byId);
+      const all = [1, 2, 3, 4, 5, 6].map(byId);
       return all.every((a) => a !== undefined) ? all : undefined;
     });
-    assert.deepEqual(answers.map((a) => a!.type), [T.RESPONSE, T.RESPONSE, T.RESPONSE, T.RESPONSE, T.EXCEPTION_RESPONSE]);
+    assert.deepEqual(answers.map((a) => a!.type), [T.RESPONSE, T.RESPONSE, T.RESPONSE, T.RESPONSE, T.EXCEPTION_RESPONSE, T.EXCEPTION_RESPONSE]);
     const e = answers[4]!.exception as { className: string; message: string };
     assert.equal(e.className, 'javax.jms.InvalidDestinationException');
     assert.match(e.message, /ID:raw-3:1:1/);
+    assert.match((answers[5]!.exception as { message: string }).message, /deleting the queue ow\.keep \(destroyDestination\) is not supported/);
   } finally {
     c.socket.destroy();
   }

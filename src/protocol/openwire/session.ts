@@ -531,10 +531,15 @@ export class OpenWireSession {
 
   private destination(core: Connection, cmd: OwObject): void {
     const ref: DestinationRef = destinationRef(cmd.destination, 'the destination');
+    const add = Number(cmd.operationType) === DEST_ADD;
     if (ref.kind === 'temp-queue' || ref.kind === 'temp-topic') {
-      if (Number(cmd.operationType) === DEST_ADD) core.temporaryDestination(ref.kind, ref.name, { nameIsGlobal: true });
+      if (add) core.temporaryDestination(ref.kind, ref.name, { nameIsGlobal: true });
       else core.deleteTemporaryDestination(ref);
+    } else if (!add) {
+      // Said plainly rather than answered OK with the queue and its messages still there.
+      throw new QmqError('CONFIG_UNSUPPORTED', `OpenWire: deleting the ${ref.kind} ${ref.name} (destroyDestination) is not supported`);
     }
+    // Queues and topics come into being when first used, so adding one needs nothing.
     this.respond(cmd);
   }
 
