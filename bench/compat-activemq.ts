@@ -11,6 +11,7 @@ import net from 'node:net';
 import { startActivemq } from './brokers/activemq.js';
 import { startQuorumMq } from './brokers/quorummq.js';
 import { compare, normalizeTranscript, splitFrames, type Comparison, type RawFrame, type TranscriptLine } from './compat-frames.js';
+import { compatSummary } from './compat-summary.js';
 import { cleanupAll, sleep } from './processes.js';
 
 const C12 = 'CONNECT\naccept-version:1.2\nhost:localhost\n\n\0';
@@ -634,10 +635,9 @@ async function main(): Promise<void> {
     await ours.stop();
     await theirs.stop();
   }
-  const unexpected = results.filter((r) => !r.same && r.expected === undefined).map((r) => r.scenario);
-  const expected = results.filter((r) => !r.same && r.expected !== undefined).map((r) => r.scenario);
-  process.stdout.write(JSON.stringify({ summary: 'compat', scenarios: results.length, same: results.filter((r) => r.same).length, expectedDifferences: expected, unexpectedDifferences: unexpected }) + '\n');
-  if (unexpected.length > 0) process.exitCode = 1;
+  const { line, failed } = compatSummary('compat', results);
+  process.stdout.write(JSON.stringify(line) + '\n');
+  if (failed) process.exitCode = 1;
 }
 
 main()

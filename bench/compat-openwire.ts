@@ -9,6 +9,7 @@
 import { startActivemq } from './brokers/activemq.js';
 import { startQuorumMq } from './brokers/quorummq.js';
 import { compareSteps, type OpenWireComparison, type StepOutcome } from './compat-openwire-events.js';
+import { compatSummary } from './compat-summary.js';
 import { cleanupAll } from './processes.js';
 import { compileProbe, runProbe } from '../test/helpers/java-openwire.js';
 
@@ -159,10 +160,9 @@ async function main(): Promise<void> {
     await ours.stop();
     await theirs.stop();
   }
-  const unexpected = results.filter((r) => !r.same && r.expected === undefined).map((r) => r.scenario);
-  const expected = results.filter((r) => !r.same && r.expected !== undefined).map((r) => r.scenario);
-  process.stdout.write(JSON.stringify({ summary: 'compat:openwire', scenarios: results.length, same: results.filter((r) => r.same).length, expectedDifferences: expected, unexpectedDifferences: unexpected }) + '\n');
-  if (unexpected.length > 0) process.exitCode = 1;
+  const { line, failed } = compatSummary('compat:openwire', results);
+  process.stdout.write(JSON.stringify(line) + '\n');
+  if (failed) process.exitCode = 1;
 }
 
 main()

@@ -39,3 +39,10 @@ test('a different redelivery flag, exit code or order is a difference; order is 
   assert.equal(diff.expected, 'on purpose');
   assert.ok(diff.quorummq && diff.activemq);
 });
+
+test('the compat summary fails only on a difference nobody expected', async () => {
+  const { compatSummary } = await import('../../bench/compat-summary.js');
+  const ok = compatSummary('x', [{ scenario: 'a', same: true }, { scenario: 'b', same: false, expected: 'on purpose' }]);
+  assert.deepEqual(ok, { line: { summary: 'x', scenarios: 2, same: 1, expectedDifferences: ['b'], unexpectedDifferences: [] }, failed: false });
+  assert.equal(compatSummary('x', [{ scenario: 'c', same: false }]).failed, true);
+});

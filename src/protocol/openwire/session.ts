@@ -11,6 +11,7 @@ import type { Logger } from '../../util/logger.js';
 import { decodeCommand, encodeCommand, FrameSplitter, type OwObject, type OwThrowable } from './codec.js';
 import { destinationRef, messageForDispatch, messageIdString, owDestination, sendRequestFromMessage } from './message-translation.js';
 import { decodePrimitiveMap, encodeTypedMap } from './primitive-map.js';
+import { planAck } from './ack-coverage.js';
 import { MESSAGE_TYPES, OPENWIRE_VERSION, SCHEMAS, T } from './schema.js';
 
 export interface OpenWireTransport {
@@ -41,12 +42,6 @@ export interface OpenWireServerOptions {
   handshakeTimeoutMs?: number;
 }
 
-// MessageAck.ackType (ActiveMQ MessageAck constants).
-const DELIVERED_ACK = 0;
-const POISON_ACK = 1;
-// 2 is the standard ack: it covers this delivery and every earlier one, like any type not named here.
-const REDELIVERED_ACK = 3;
-const INDIVIDUAL_ACK = 4;
 // TransactionInfo.type.
 const TX_BEGIN = 0;
 const TX_COMMIT_ONE_PHASE = 2;
@@ -441,36 +436,28 @@ export class OpenWireSession {
   private ack(core: Connection, cmd: OwObject): void {
     const state = this.consumers.get(idKey(cmd.consumerId));
     const last = messageIdString(cmd.lastMessageId);
-    if (!state || last === undefined || !state.inflight.has(last)) {
-      // After a failover the client may ack what the previous connection delivered: nothing to do.
-      this.log.debug({ consumer: idKey(cmd.consumerId), last }, 'OpenWire ack for a delivery this connection does not hold');
-      return this.respond(cmd);
-    }
-    const type = Number(cmd.ackType);
-    const txId = cmd.transactionId ? idKey(cmd.transactionId) : undefined;
-    if (type === REDELIVERED_ACK) return this.respond(cmd);
-    if (type === DELIVERED_ACK) {
-      core.releaseWindow(state.inflight.get(last)!.tag);
-      return this.respond(cmd);
-    }
-    // Individual and poison acks name one message; the others cover every earlier delivery too.
-    const covered: string[] = [];
-    if (type === INDIVIDUAL_ACK || type === POISON_ACK) covered.push(last);
-    else {
-      for (const id of state.inflight.keys()) {
-        covered.push(id);
-        if (id === last) break;
+    const outstanding = state ? [...state.inflight].map(([id, e]) => [id, e.txAcked] as const) : [];
+    const plan = planAck(Number(cmd.ackType), last, outstanding);
+    if (plan.action === 'none' || !state) {
+      if (!state || last === undefined || !state.inflight.has(last)) {
+        this.log.debug({ consumer: idKey(cmd.consumerId), last }, 'OpenWire ack for a delivery this connection does not hold');
       }
+      return this.respond(cmd);
     }
+    if (plan.action === 'release-window') {
+      core.releaseWindow(state.inflight.get(plan.last)!.tag);
+      return this.respond(cmd);
+    }
+    const txId = cmd.transactionId ? idKey(cmd.transactionId) : undefined;
+    // ActiveMQ stores a poisoned message's reason as Throwable.toString() prints it.
+    const t = cmd.poisonCause as OwThrowable | null;
+    const cause = t ? (t.message === null ? t.className : `${t.className}: ${t.message}`) : undefined;
     const work: Promise<void>[] = [];
-    for (const id of covered) {
+    for (const id of plan.ids) {
       const entry = state.inflight.get(id)!;
-      if (entry.txAcked !== undefined) continue;
-      if (type === POISON_ACK) {
+      if (plan.action === 'poison') {
         state.inflight.delete(id);
-        // ActiveMQ stores the client's reason as Throwable.toString() prints it.
-        const t = cmd.poisonCause as OwThrowable | null;
-        work.push(core.poison(entry.tag, t ? (t.message === null ? t.className : `${t.className}: ${t.message}`) : undefined));
+        work.push(core.poison(entry.tag, cause));
       } else if (txId !== undefined) {
         entry.txAcked = txId;
         let list = this.txAcks.get(txId);
