@@ -141,8 +141,17 @@ export interface Connection {
    */
   deleteTemporaryDestination(ref: DestinationRef): void;
 
+  /** Deletes a queue or topic by name, with its messages (`BrokerCoreApi.deleteDestination`). */
+  deleteDestination(ref: DestinationRef): Promise<void>;
+
   /** Aborts open transactions, returns unacked messages, deletes temporary destinations. */
   close(): Promise<void>;
+}
+
+/** A message waiting in a queue, as an operator sees it when browsing (console, JSON API). */
+export interface BrowsedMessage {
+  seq: number;
+  message: Message;
 }
 
 export interface BrokerCoreApi {
@@ -153,4 +162,13 @@ export interface BrokerCoreApi {
    * COMMIT of that id still being stored, so the answer is final.
    */
   transactionStatus(txId: string): Promise<'committed' | 'not-committed'>;
+  /**
+   * Deletes a queue or topic and its messages. UNKNOWN_DESTINATION when there is none;
+   * DESTINATION_IN_USE while it has consumers or unacknowledged deliveries.
+   */
+  deleteDestination(ref: DestinationRef): Promise<void>;
+  /** Removes a queue's waiting messages (delivered, unacknowledged ones stay); returns how many. */
+  purgeQueue(ref: DestinationRef): Promise<number>;
+  /** Up to `limit` waiting messages of a queue, in delivery order, nothing consumed. */
+  browseQueue(ref: DestinationRef, limit: number): Promise<BrowsedMessage[]>;
 }

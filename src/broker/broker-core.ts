@@ -5,14 +5,15 @@ import { QmqError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { RemoveBatcher, Settlement } from './acks.js';
 import { authenticationFailure } from './authentication.js';
-import type { BrokerCoreApi, ConnectInfo, Connection } from './api.js';
+import type { BrokerCoreApi, BrowsedMessage, ConnectInfo, Connection } from './api.js';
 import { BrokerConnection, type BrokerServices } from './connection.js';
 import { DestinationRegistry } from './destinations.js';
 import { DuplicateFilter } from './duplicate-filter.js';
 import { DurableSubscriptions } from './durable.js';
 import { EXPIRY_SWEEP_INTERVAL_MS } from './expiry.js';
 import { MemoryUsage } from './flow-control.js';
-import { destinationKey } from './message.js';
+import { browseQueue, deleteDestination, purgeQueue } from './destination-admin.js';
+import { destinationKey, type DestinationRef } from './message.js';
 import type { QueueContext } from './queue.js';
 import { Router } from './routing.js';
 import type { BrokerStats, DestinationStats } from './stats.js';
@@ -133,6 +134,18 @@ export class BrokerCore implements BrokerCoreApi {
   sweepExpired(): void {
     for (const q of this.svc.registry.queues.values()) q.sweepExpired();
     for (const s of this.svc.durables.byKey.values()) s.queue.sweepExpired();
+  }
+
+  deleteDestination(ref: DestinationRef): Promise<void> {
+    return deleteDestination(this.svc, ref);
+  }
+
+  purgeQueue(ref: DestinationRef): Promise<number> {
+    return purgeQueue(this.svc, ref);
+  }
+
+  browseQueue(ref: DestinationRef, limit: number): Promise<BrowsedMessage[]> {
+    return browseQueue(this.svc, ref, limit);
   }
 
   connect(info: ConnectInfo): Connection {

@@ -12,6 +12,7 @@ import type {
   SubscribeRequest,
   Subscription,
 } from './api.js';
+import { deleteDestination } from './destination-admin.js';
 import { DestinationRegistry } from './destinations.js';
 import type { DuplicateFilter } from './duplicate-filter.js';
 import type { DurableSubscriptions } from './durable.js';
@@ -442,6 +443,11 @@ export class BrokerConnection implements Connection {
     }
     this.svc.registry.deleteTemp(ref);
     for (const [local, r] of this.temps) if (destinationKey(r) === key) this.temps.delete(local);
+  }
+
+  deleteDestination(ref: DestinationRef): Promise<void> {
+    this.assertOpen();
+    return deleteDestination(this.svc, ref);
   }
 
   async close(): Promise<void> {

@@ -41,6 +41,12 @@ export class DestinationRegistry {
   /** Temporary destination key -> the id of the connection that owns it. */
   readonly tempOwners = new Map<string, string>();
   private readonly wildcardConsumers: Array<{ pattern: string; consumer: WildcardQueueConsumer }> = [];
+  /**
+   * The last seq of each queue deleted since start: a queue made again under the same name
+   * continues above it, so a remove of an old message still on its way to the store can never
+   * hit a new one.
+   */
+  private readonly deletedLastSeq = new Map<string, number>();
 
   constructor(private readonly deps: RegistryDeps) {}
 
@@ -63,7 +69,8 @@ export class DestinationRegistry {
     if (ref.kind === 'temp-queue') return undefined; // temp queues exist only through createTemp
     DestinationRegistry.validateName(ref);
     if (isWildcard(ref.name)) throw new QmqError('INVALID_DESTINATION', `a queue name cannot contain wildcards: ${ref.name}`);
-    const q = this.newQueue(ref, key);
+    const lastSeq = this.deletedLastSeq.get(key);
+    const q = this.newQueue(ref, key, lastSeq === undefined ? undefined : { queue: key, lastSeq, count: 0 });
     this.queues.set(key, q);
     this.persistDestination(ref);
     this.attachWildcardConsumers(q);
@@ -150,6 +157,23 @@ export class DestinationRegistry {
       q.close();
       this.queues.delete(key);
     }
+  }
+
+  /**
+   * Forgets a queue or topic and has the store delete it with all it holds. The store op is
+   * issued in this same call, before anyone can make the destination again, so it lands before
+   * any later send to the same name (the store applies writes in call order).
+   */
+  deleteDestination(ref: DestinationRef): Promise<void> {
+    const key = destinationKey(ref);
+    const q = this.queues.get(key);
+    if (q) {
+      this.queues.delete(key);
+      this.deletedLastSeq.set(key, q.allocSeq());
+      q.close();
+    }
+    this.topics.delete(key);
+    return this.deps.store.write([{ type: 'destination-remove', destination: ref }]);
   }
 
   private persistDestination(ref: DestinationRef): void {

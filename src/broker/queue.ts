@@ -62,6 +62,10 @@ export class MessageQueue {
   /** When set, the store holds messages with seq >= this that are not in memory. */
   private pagedOutFromSeq: number | undefined;
   private pageInFlight = false;
+  /** Resolves when the page-in in flight is done (a purge waits for it). */
+  private pageInDone: Promise<void> = Promise.resolve();
+  /** A purge is removing the backlog from the store: no page-in may bring it back meanwhile. */
+  private purging = false;
   private arrivedDuringRead: QueueEntry[] = [];
   private dispatchScheduled = false;
   private closed = false;
@@ -295,12 +299,12 @@ export class MessageQueue {
   }
 
   private maybePageIn(): void {
-    if (this.pagedOutFromSeq === undefined || this.pageInFlight || this.storeKey === undefined) return;
+    if (this.pagedOutFromSeq === undefined || this.pageInFlight || this.purging || this.storeKey === undefined) return;
     if (this.consumers.length === 0 || this.pending.length >= WINDOW_LOW_MESSAGES) return;
     const from = this.pagedOutFromSeq;
     const want = WINDOW_MAX_MESSAGES - this.pending.length;
     this.pageInFlight = true;
-    this.ctx.store.read(this.storeKey, from, want).then(
+    this.pageInDone = this.ctx.store.read(this.storeKey, from, want).then(
       (rows) => {
         this.pageInFlight = false;
         if (this.closed) return;
@@ -362,6 +366,53 @@ export class MessageQueue {
       }
     }
     return out.slice(0, MAX_BROWSE_MESSAGES);
+  }
+
+  /**
+   * Removes every message waiting in the queue, in memory and paged out, and returns how many.
+   * Deliveries not yet acknowledged are left alone (RabbitMQ's queue.purge; ActiveMQ's purge
+   * also drops them, and their later acks find nothing), as are sends whose store write is
+   * still in flight: they arrived after the purge began.
+   */
+  async purge(): Promise<number> {
+    if (this.closed || this.purging) return 0;
+    this.purging = true;
+    try {
+      await this.pageInDone;
+      const taken = this.pending;
+      this.pending = [];
+      this.pendingBytes = 0;
+      const ops: { type: 'remove'; queue: string; seq: number }[] = [];
+      for (const e of taken) {
+        this.depth--;
+        this.usage.release(e.sizeBytes);
+        if (e.stored && this.storeKey !== undefined) ops.push({ type: 'remove', queue: this.storeKey, seq: e.seq });
+      }
+      let purged = taken.length;
+      const backlog = this.pagedOutFromSeq;
+      if (backlog !== undefined && this.storeKey !== undefined) {
+        // Everything at or above this seq was sent after the purge began.
+        const endSeq = this.nextSeq;
+        const arriving = this.arrivingSeqs();
+        for (let from = backlog; ; ) {
+          const rows = await this.ctx.store.read(this.storeKey, from, 1000);
+          const inRange = rows.filter((r) => r.seq < endSeq);
+          for (const r of inRange) {
+            if (arriving.has(r.seq)) continue;
+            ops.push({ type: 'remove', queue: this.storeKey, seq: r.seq });
+            this.depth--;
+            purged++;
+          }
+          if (rows.length < 1000 || inRange.length < rows.length) break;
+          from = rows[rows.length - 1].seq + 1;
+        }
+      }
+      for (let i = 0; i < ops.length; i += 1000) await this.ctx.store.write(ops.slice(i, i + 1000));
+      return purged;
+    } finally {
+      this.purging = false;
+      this.scheduleDispatch();
+    }
   }
 
   /** Drops everything held in memory; the queue takes nothing more. Store cleanup is the caller's. */

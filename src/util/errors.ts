@@ -30,6 +30,9 @@ export const ErrorCodes = {
   DESTINATION_IN_USE: 'QMQ-2011',
   RESOURCE_LIMIT: 'QMQ-2012',
   NOT_AUTHENTICATED: 'QMQ-2013',
+  UNKNOWN_DESTINATION: 'QMQ-2014',
+  /** Authenticated, but the user's groups do not allow the operation. */
+  NOT_AUTHORIZED: 'QMQ-2015',
   // store
   STORE_CORRUPT: 'QMQ-3001',
   STORE_IO: 'QMQ-3002',
