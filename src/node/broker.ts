@@ -233,6 +233,8 @@ export class Broker {
     this.http = await startHttp(this.config.http.host, this.config.http.port, {
       ready: () => !this.stopping && this.currentCore !== undefined,
       destinations: () => this.currentCore?.stats().destinations ?? [],
+      core: () => this.core,
+      authentication: () => this.config.authentication,
       status: async () => {
         const ha = this.ha.status();
         return {

@@ -16,6 +16,8 @@ export const ErrorCodes = {
   MISSING_HEADER: 'QMQ-1009',
   BAD_HEARTBEAT: 'QMQ-1010',
   FRAME_TIMEOUT: 'QMQ-1011',
+  /** An HTTP API request is malformed (a bad parameter or JSON body). */
+  REQUEST_INVALID: 'QMQ-1012',
   // messaging (the request was well formed but cannot be honoured)
   INVALID_DESTINATION: 'QMQ-2001',
   INVALID_SELECTOR: 'QMQ-2002',

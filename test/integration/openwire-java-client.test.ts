@@ -273,7 +273,7 @@ test('a command the broker does not support is answered with an exception, and t
   }
 });
 
-test('TemporaryQueue.delete() (DestinationInfo REMOVE) deletes it: a send to it afterwards is refused', async () => {
+test('TemporaryQueue.delete() and destroyDestination (DestinationInfo REMOVE) delete: a send to a deleted temporary queue is refused', async () => {
   const c = await rawOpenWire();
   try {
     const connectionId = { type: T.CONNECTION_ID, value: 'ID:raw-3' };
@@ -290,18 +290,27 @@ test('TemporaryQueue.delete() (DestinationInfo REMOVE) deletes it: a send to it 
     c.socket.write(send(3));
     c.socket.write(encodeCommand({ type: T.DESTINATION_INFO, commandId: 4, responseRequired: true, connectionId, destination: temp, operationType: 1, timeout: 0 }));
     c.socket.write(send(5));
-    // destroyDestination of an ordinary queue is refused by name, not answered OK with nothing done.
-    c.socket.write(encodeCommand({ type: T.DESTINATION_INFO, commandId: 6, responseRequired: true, connectionId, destination: { type: T.QUEUE, physicalName: 'ow.keep' }, operationType: 1, timeout: 0 }));
-    const answers = await waitFor('the six answers', () => {
+    // destroyDestination of an ordinary queue deletes it with its messages; one that does not
+    // exist is answered OK, as ActiveMQ's AbstractRegion.removeDestination does.
+    const ordinary = { type: T.QUEUE, physicalName: 'ow.doomed' };
+    c.socket.write(encodeCommand({
+      type: T.TEXT_MESSAGE, commandId: 6, responseRequired: true, destination: ordinary, persistent: true, priority: 4,
+      producerId: { type: T.PRODUCER_ID, connectionId: 'ID:raw-3', sessionId: 1, value: 1 },
+      messageId: { type: T.MESSAGE_ID, producerId: { type: T.PRODUCER_ID, connectionId: 'ID:raw-3', sessionId: 1, value: 1 }, producerSequenceId: 6, brokerSequenceId: 0 },
+    }));
+    c.socket.write(encodeCommand({ type: T.DESTINATION_INFO, commandId: 7, responseRequired: true, connectionId, destination: ordinary, operationType: 1, timeout: 0 }));
+    c.socket.write(encodeCommand({ type: T.DESTINATION_INFO, commandId: 8, responseRequired: true, connectionId, destination: { type: T.QUEUE, physicalName: 'ow.never' }, operationType: 1, timeout: 0 }));
+    const answers = await waitFor('the eight answers', () => {
       const byId = (id: number) => c.commands.find((x) => (x.type === T.RESPONSE || x.type === T.EXCEPTION_RESPONSE) && x.correlationId === id);
-      const all = [1, 2, 3, 4, 5, 6].map(byId);
+      const all = [1, 2, 3, 4, 5, 6, 7, 8].map(byId);
       return all.every((a) => a !== undefined) ? all : undefined;
     });
-    assert.deepEqual(answers.map((a) => a!.type), [T.RESPONSE, T.RESPONSE, T.RESPONSE, T.RESPONSE, T.EXCEPTION_RESPONSE, T.EXCEPTION_RESPONSE]);
+    assert.deepEqual(answers.map((a) => a!.type), [T.RESPONSE, T.RESPONSE, T.RESPONSE, T.RESPONSE, T.EXCEPTION_RESPONSE, T.RESPONSE, T.RESPONSE, T.RESPONSE]);
     const e = answers[4]!.exception as { className: string; message: string };
     assert.equal(e.className, 'javax.jms.InvalidDestinationException');
     assert.match(e.message, /ID:raw-3:1:1/);
-    assert.match((answers[5]!.exception as { message: string }).message, /deleting the queue ow\.keep \(destroyDestination\) is not supported/);
+    const listed = (await (await fetch(`http://127.0.0.1:${broker.httpPort}/api/destinations`)).json()) as { destinations: { name: string }[] };
+    assert.equal(listed.destinations.some((d) => d.name === 'ow.doomed'), false, 'the deleted queue is gone');
   } finally {
     c.socket.destroy();
   }
