@@ -56,6 +56,30 @@ describe('replicated cluster: election and quorum loss', { timeout: 120_000 }, (
     assert.equal(out.stdout.split('\n').filter((l) => /^\s+node-\w+\s+slave\s/.test(l)).length, 2, out.stdout);
   });
 
+  it('the destination API: on the master only; a deleted queue stays deleted on the next master', async () => {
+    assert.ok(cluster);
+    const { master } = await cluster.waitForMaster({ slaves: 2 });
+    const api = (n: (typeof cluster.nodes)[number], method: string, path: string) =>
+      fetch(`http://127.0.0.1:${n.httpPort}${path}`, { method }).then(async (r) => ({ status: r.status, json: (await r.json()) as any }));
+    const c = await connect(master.url);
+    for (const q of ['/queue/api.doomed', '/queue/api.kept']) for (let i = 0; i < 3; i++) await c.send(q, `m${i}`, { persistent: 'true' });
+    await c.close();
+    for (const n of cluster.nodes.filter((x) => x !== master)) {
+      const r = await api(n, 'GET', '/api/destinations');
+      assert.deepEqual([r.status, r.json.error.code], [503, 'QMQ-5001'], `slave ${n.name} sends callers to the master`);
+    }
+    assert.equal((await api(master, 'DELETE', '/api/queues/api.doomed')).status, 200);
+    // The delete went through the replicated journal: the next master does not have the queue.
+    await master.kill();
+    const next = await cluster.waitForMaster({ not: master, timeoutMs: 30_000 });
+    const listed = await api(next.master, 'GET', '/api/destinations');
+    const names = (listed.json.destinations as { name: string; depth: number }[]).map((d) => `${d.name}:${d.depth}`);
+    assert.ok(names.includes('api.kept:3'), names.join(' '));
+    assert.ok(!names.some((n) => n.startsWith('api.doomed')), names.join(' '));
+    master.start();
+    await cluster.waitForMaster({ slaves: 2, timeoutMs: 30_000 });
+  });
+
   it('scenario 4: one broker left has no master and says why; a second returns and service resumes', async () => {
     assert.ok(cluster);
     const load = await Workload.start(cluster, { producers: 1 });
