@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from '../../src/client/index.js';
 import { cleanupTemp, runCli } from '../helpers/broker-process.js';
-import { startCluster, Workload, type Cluster } from '../helpers/cluster.js';
+import { startCluster, Workload, type Cluster, type ClusterNode } from '../helpers/cluster.js';
 import { waitFor } from '../helpers/wait.js';
 import { sharedZooKeeper, uniqueZkPath, type SharedZooKeeper } from '../helpers/zookeeper.js';
 
@@ -59,7 +59,7 @@ describe('replicated cluster: election and quorum loss', { timeout: 120_000 }, (
   it('the destination API: on the master only; a deleted queue stays deleted on the next master', async () => {
     assert.ok(cluster);
     const { master } = await cluster.waitForMaster({ slaves: 2 });
-    const api = (n: (typeof cluster.nodes)[number], method: string, path: string) =>
+    const api = (n: ClusterNode, method: string, path: string) =>
       fetch(`http://127.0.0.1:${n.httpPort}${path}`, { method }).then(async (r) => ({ status: r.status, json: (await r.json()) as any }));
     const c = await connect(master.url);
     for (const q of ['/queue/api.doomed', '/queue/api.kept']) for (let i = 0; i < 3; i++) await c.send(q, `m${i}`, { persistent: 'true' });
