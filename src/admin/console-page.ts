@@ -49,7 +49,7 @@ export const CONSOLE_PAGE = `<!doctype html>
 
 <h2 id="browse-title" hidden></h2>
 <table id="browse" hidden>
-  <thead><tr><th>message id</th><th>priority</th><th>redelivered</th><th>timestamp</th><th>headers</th><th>body</th></tr></thead>
+  <thead><tr><th>message id</th><th>priority</th><th>redelivered</th><th>timestamp</th><th>headers</th><th>body</th><th></th></tr></thead>
   <tbody></tbody>
 </table>
 
@@ -118,6 +118,12 @@ async function refreshDestinations() {
     };
     if (d.kind === 'queue') {
       button('Browse', () => browse(d.name));
+      if (/DLQ/.test(d.name)) {
+        button('Retry all', async () => {
+          const r = await call('POST', '/api/queues/' + enc(d.name) + '/retry');
+          notice('sent ' + r.retried + ' message(s) back to where they came from');
+        });
+      }
       button('Purge', async () => {
         if (!confirm('Remove every waiting message from queue ' + d.name + '?')) return;
         const r = await call('POST', '/api/queues/' + enc(d.name) + '/purge');
@@ -151,6 +157,31 @@ async function browse(name) {
     const bp = document.createElement('pre');
     bp.textContent = m.bodyEncoding === 'utf8' ? m.body : '(' + m.size + ' bytes, base64) ' + m.body;
     b.appendChild(bp);
+    const actions = cell(tr, '');
+    const path = '/api/queues/' + enc(name) + '/messages/' + enc(m.messageId);
+    const button = (label, fn) => {
+      const el = document.createElement('button');
+      el.textContent = label;
+      el.onclick = () => fn().then(() => Promise.all([refresh(), browse(name)]), (e) => notice(e.message, true));
+      actions.appendChild(el);
+    };
+    if (m.originalDestination) {
+      button('Retry', async () => {
+        const r = await call('POST', path + '/retry');
+        notice('moved ' + m.messageId + ' back to ' + r.movedTo);
+      });
+    }
+    button('Move', async () => {
+      const to = prompt('Move ' + m.messageId + ' to which queue?');
+      if (!to) return;
+      const r = await call('POST', path + '/move', { queue: to });
+      notice('moved ' + m.messageId + ' to ' + r.movedTo);
+    });
+    button('Delete', async () => {
+      if (!confirm('Delete message ' + m.messageId + '?')) return;
+      await call('DELETE', path);
+      notice('deleted ' + m.messageId);
+    });
     return tr;
   });
   $('browse').querySelector('tbody').replaceChildren(...rows);

@@ -22,6 +22,7 @@ const DEFAULT_BROWSE_LIMIT = 100;
 
 const HTTP_STATUS: Partial<Record<ErrorCodeName, number>> = {
   UNKNOWN_DESTINATION: 404,
+  UNKNOWN_MESSAGE: 404,
   DESTINATION_IN_USE: 409,
   INVALID_DESTINATION: 400,
   REQUEST_INVALID: 400,
@@ -42,6 +43,8 @@ const sendBody = z.strictObject({
   /** Time to live in ms; 0 or absent = never expires. */
   ttlMs: z.number().int().min(0).optional(),
 });
+
+const moveBody = z.strictObject({ queue: z.string().min(1).optional(), topic: z.string().min(1).optional() });
 
 type ErrorBody = { error: { code: string; name: ErrorCodeName; message: string } };
 
@@ -137,6 +140,50 @@ export function registerDestinationsApi(app: FastifyInstance, source: Destinatio
     try {
       const ref = queueOf(req);
       return { queue: ref.name, purged: await source.core().purgeQueue(ref) };
+    } catch (e) {
+      return errorReply(reply, e);
+    }
+  });
+
+  const messageIdOf = (req: FastifyRequest) => (req.params as { id: string }).id;
+
+  app.delete('/api/queues/:name/messages/:id', change, async (req, reply) => {
+    try {
+      const ref = queueOf(req);
+      await source.core().deleteMessage(ref, messageIdOf(req));
+      return { queue: ref.name, deleted: messageIdOf(req) };
+    } catch (e) {
+      return errorReply(reply, e);
+    }
+  });
+
+  app.post('/api/queues/:name/messages/:id/move', change, async (req, reply) => {
+    const parsed = moveBody.safeParse(req.body);
+    if (!parsed.success || (parsed.data.queue === undefined) === (parsed.data.topic === undefined)) {
+      return errorReply(reply, new QmqError('REQUEST_INVALID', 'a move names its target as {"queue": "NAME"} or {"topic": "NAME"}'));
+    }
+    const to: DestinationRef = parsed.data.queue !== undefined ? { kind: 'queue', name: parsed.data.queue } : { kind: 'topic', name: parsed.data.topic! };
+    try {
+      const moved = await source.core().moveMessage(queueOf(req), messageIdOf(req), to);
+      return { messageId: messageIdOf(req), movedTo: `${moved.kind}://${moved.name}` };
+    } catch (e) {
+      return errorReply(reply, e);
+    }
+  });
+
+  app.post('/api/queues/:name/messages/:id/retry', change, async (req, reply) => {
+    try {
+      const moved = await source.core().moveMessage(queueOf(req), messageIdOf(req));
+      return { messageId: messageIdOf(req), movedTo: `${moved.kind}://${moved.name}` };
+    } catch (e) {
+      return errorReply(reply, e);
+    }
+  });
+
+  app.post('/api/queues/:name/retry', change, async (req, reply) => {
+    try {
+      const ref = queueOf(req);
+      return { queue: ref.name, retried: await source.core().retryMessages(ref) };
     } catch (e) {
       return errorReply(reply, e);
     }

@@ -171,4 +171,14 @@ export interface BrokerCoreApi {
   purgeQueue(ref: DestinationRef): Promise<number>;
   /** Up to `limit` waiting messages of a queue, in delivery order, nothing consumed. */
   browseQueue(ref: DestinationRef, limit: number): Promise<BrowsedMessage[]>;
+  /**
+   * Moves one waiting message to `to`, or back to its original destination when `to` is absent
+   * (retrying a dead letter); returns where it went. UNKNOWN_MESSAGE when no waiting message
+   * of the queue has that id.
+   */
+  moveMessage(from: DestinationRef, messageId: string, to?: DestinationRef): Promise<DestinationRef>;
+  /** Removes one waiting message; UNKNOWN_MESSAGE when there is none with that id. */
+  deleteMessage(from: DestinationRef, messageId: string): Promise<void>;
+  /** Sends every waiting message that knows its original destination back there; returns how many. */
+  retryMessages(from: DestinationRef): Promise<number>;
 }

@@ -12,7 +12,7 @@ import { DuplicateFilter } from './duplicate-filter.js';
 import { DurableSubscriptions } from './durable.js';
 import { EXPIRY_SWEEP_INTERVAL_MS } from './expiry.js';
 import { MemoryUsage } from './flow-control.js';
-import { browseQueue, deleteDestination, purgeQueue } from './destination-admin.js';
+import { browseQueue, deleteDestination, deleteMessage, moveMessage, purgeQueue, retryMessages } from './destination-admin.js';
 import { destinationKey, type DestinationRef } from './message.js';
 import type { QueueContext } from './queue.js';
 import { Router } from './routing.js';
@@ -146,6 +146,18 @@ export class BrokerCore implements BrokerCoreApi {
 
   browseQueue(ref: DestinationRef, limit: number): Promise<BrowsedMessage[]> {
     return browseQueue(this.svc, ref, limit);
+  }
+
+  moveMessage(from: DestinationRef, messageId: string, to?: DestinationRef): Promise<DestinationRef> {
+    return moveMessage(this.svc, from, messageId, to);
+  }
+
+  deleteMessage(from: DestinationRef, messageId: string): Promise<void> {
+    return deleteMessage(this.svc, from, messageId);
+  }
+
+  retryMessages(from: DestinationRef): Promise<number> {
+    return retryMessages(this.svc, from);
   }
 
   connect(info: ConnectInfo): Connection {

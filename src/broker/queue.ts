@@ -1,4 +1,5 @@
 import type { Clock } from '../util/clock.js';
+import { QmqError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import type { MessageStore } from '../store/message-store.js';
 import { decideDispatch } from './dispatch.js';
@@ -64,8 +65,12 @@ export class MessageQueue {
   private pageInFlight = false;
   /** Resolves when the page-in in flight is done (a purge waits for it). */
   private pageInDone: Promise<void> = Promise.resolve();
-  /** A purge is removing the backlog from the store: no page-in may bring it back meanwhile. */
-  private purging = false;
+  /**
+   * An operator's change (purge, move, delete of one message) is reading the backlog and
+   * removing from it: no page-in may bring those messages in meanwhile, and such changes run
+   * one at a time.
+   */
+  private operating = false;
   private arrivedDuringRead: QueueEntry[] = [];
   private dispatchScheduled = false;
   private closed = false;
@@ -299,7 +304,7 @@ export class MessageQueue {
   }
 
   private maybePageIn(): void {
-    if (this.pagedOutFromSeq === undefined || this.pageInFlight || this.purging || this.storeKey === undefined) return;
+    if (this.pagedOutFromSeq === undefined || this.pageInFlight || this.operating || this.storeKey === undefined) return;
     if (this.consumers.length === 0 || this.pending.length >= WINDOW_LOW_MESSAGES) return;
     const from = this.pagedOutFromSeq;
     const want = WINDOW_MAX_MESSAGES - this.pending.length;
@@ -375,10 +380,7 @@ export class MessageQueue {
    * still in flight: they arrived after the purge began.
    */
   async purge(): Promise<number> {
-    if (this.closed || this.purging) return 0;
-    this.purging = true;
-    try {
-      await this.pageInDone;
+    return this.exclusively(async () => {
       const taken = this.pending;
       this.pending = [];
       this.pendingBytes = 0;
@@ -409,8 +411,57 @@ export class MessageQueue {
       }
       for (let i = 0; i < ops.length; i += 1000) await this.ctx.store.write(ops.slice(i, i + 1000));
       return purged;
+    });
+  }
+
+  /**
+   * Takes one waiting message (by message id) out of the queue for an operator: `apply` gets
+   * it and must write its removal to the store (with whatever else: a copy elsewhere). If
+   * `apply` fails, the message stays. False when no waiting message has that id (a delivered,
+   * unacknowledged one is not waiting).
+   */
+  async takeWaiting(messageId: string, apply: (entry: QueueEntry) => Promise<void>): Promise<boolean> {
+    return this.exclusively(async () => {
+      const i = this.pending.findIndex((e) => e.message.id === messageId);
+      if (i >= 0) {
+        const [entry] = this.pending.splice(i, 1);
+        this.pendingBytes -= entry.sizeBytes;
+        try {
+          await apply(entry);
+        } catch (e) {
+          if (!this.closed) this.insertPending(entry);
+          throw e;
+        }
+        this.depth--;
+        this.usage.release(entry.sizeBytes);
+        return true;
+      }
+      if (this.pagedOutFromSeq === undefined || this.storeKey === undefined) return false;
+      const arriving = this.arrivingSeqs();
+      for (let from = this.pagedOutFromSeq; ; ) {
+        const rows = await this.ctx.store.read(this.storeKey, from, 1000);
+        const row = rows.find((r) => r.message.id === messageId && !arriving.has(r.seq));
+        if (row) {
+          await apply({ seq: row.seq, message: row.message, sizeBytes: sizeOf(row.message), stored: true });
+          this.depth--;
+          return true;
+        }
+        if (rows.length < 1000) return false;
+        from = rows[rows.length - 1].seq + 1;
+      }
+    });
+  }
+
+  /** Runs an operator's change with page-ins held off; one change at a time. */
+  private async exclusively<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.closed) throw new QmqError('UNKNOWN_DESTINATION', `the ${this.ref.kind} ${this.ref.name} was deleted`);
+    if (this.operating) throw new QmqError('DESTINATION_IN_USE', `another change to ${this.ref.kind} ${this.ref.name} is running; try again`);
+    this.operating = true;
+    try {
+      await this.pageInDone;
+      return await fn();
     } finally {
-      this.purging = false;
+      this.operating = false;
       this.scheduleDispatch();
     }
   }

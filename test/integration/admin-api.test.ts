@@ -113,6 +113,54 @@ describe('destination API and console (no broker authentication)', () => {
     }
   });
 
+  test('the console\'s message actions: retry a dead letter, move one message, delete one', async () => {
+    const js = await stompJs({ tcpPort: broker.stompPort });
+    try {
+      // An expired persistent message goes to ActiveMQ.DLQ when dispatch finds it.
+      await publishWithReceipt(js, '/queue/adm.jobs', 'late job', { persistent: 'true', expires: String(Date.now() + 30) });
+      await publishWithReceipt(js, '/queue/adm.jobs', 'job 2', { persistent: 'true' });
+      await publishWithReceipt(js, '/queue/adm.jobs', 'job 3', { persistent: 'true' });
+      await new Promise((r) => setTimeout(r, 60)); // let the first one's 30 ms TTL pass
+      const probe = collect(js, '/queue/adm.jobs', { id: 'probe', ack: 'client-individual', 'activemq.prefetchSize': '1' });
+      await probe.ready;
+      const dlq = await waitFor('the dead letter', async () => {
+        const r = await http(broker.httpPort, 'GET', '/api/queues/ActiveMQ.DLQ/messages');
+        return r.status === 200 ? (r.json.messages as any[]).find((m) => m.body === 'late job') : undefined;
+      });
+      js.unsubscribe('probe');
+      assert.equal(dlq.originalDestination, 'queue://adm.jobs');
+      assert.match(dlq.headers.dlqDeliveryFailureCause, /Message Expired/);
+
+      const retried = await http(broker.httpPort, 'POST', `/api/queues/ActiveMQ.DLQ/messages/${encodeURIComponent(dlq.messageId)}/retry`);
+      assert.deepEqual([retried.status, retried.json.movedTo], [200, 'queue://adm.jobs']);
+      const jobs = await waitFor('the retried job back in its queue', async () => {
+        const r = await http(broker.httpPort, 'GET', '/api/queues/adm.jobs/messages');
+        const list = r.json.messages as any[];
+        return list.some((m) => m.body === 'late job') ? list : undefined;
+      });
+      assert.equal(jobs.find((m) => m.body === 'late job').messageId, dlq.messageId);
+
+      const two = jobs.find((m) => m.body === 'job 2' || m.body === 'job 3');
+      const moved = await http(broker.httpPort, 'POST', `/api/queues/adm.jobs/messages/${encodeURIComponent(two.messageId)}/move`, { json: { queue: 'adm.parked' } });
+      assert.deepEqual([moved.status, moved.json.movedTo], [200, 'queue://adm.parked']);
+      const badMove = await http(broker.httpPort, 'POST', `/api/queues/adm.jobs/messages/${encodeURIComponent(two.messageId)}/move`, { json: { queue: 'a', topic: 'b' } });
+      assert.deepEqual([badMove.status, badMove.json.error.code], [400, 'QMQ-1012']);
+      const gone = await http(broker.httpPort, 'DELETE', `/api/queues/adm.parked/messages/${encodeURIComponent(two.messageId)}`);
+      assert.equal(gone.status, 200);
+      const again = await http(broker.httpPort, 'DELETE', `/api/queues/adm.parked/messages/${encodeURIComponent(two.messageId)}`);
+      assert.deepEqual([again.status, again.json.error.code], [404, 'QMQ-2005']);
+      assert.equal(await depthOf(broker.httpPort, 'adm.parked'), 0);
+
+      // What is left is consumed by a STOMP client: the retried job and the one not moved.
+      const rest = collect(js, '/queue/adm.jobs', { id: 'rest', ack: 'auto' });
+      await rest.ready;
+      await waitFor('the two remaining jobs', () => rest.messages.length === 2 || undefined);
+      assert.deepEqual(rest.messages.map((m) => m.body).sort(), ['job 2', 'job 3', 'late job'].filter((b) => b !== two.body).sort());
+    } finally {
+      await js.deactivate();
+    }
+  });
+
   test('bad requests get a 4xx naming the problem, and nothing stored is touched', async () => {
     const client = await stompitConnect(broker.stompPort);
     await stompitSend(client, { destination: '/queue/adm.keep', persistent: 'true' }, 'kept');

@@ -97,3 +97,69 @@ test('a topic is deleted when nobody subscribes; temporary destinations are refu
   await assert.rejects(core.deleteDestination(temp), (e) => codeOf(e) === 'INVALID_DESTINATION');
   await core.close();
 });
+
+test('a dead letter is retried to where it came from, as the same message with no redeliveries', async () => {
+  const { core } = await openKit({ defaultRedeliveryPolicy: { maximumRedeliveries: 0, redeliveryDelayMs: 0 } });
+  const c = connectTo(core);
+  await c.send(sendReq(queue('work'), 'job-1', { persistent: true, headers: { step: 'a' } }));
+  await c.send(sendReq(queue('ActiveMQ.DLQ'), 'stray', { persistent: true }));
+  const s = new Collector();
+  c.subscribe(subReq('s', queue('work')), s);
+  await until(() => s.deliveries.length === 1, 'the delivery');
+  await c.nack(s.last.tag);
+  await until(() => statsOf(core, 'ActiveMQ.DLQ')?.depth === 2, 'the dead letter');
+  c.unsubscribe('s');
+  const [dead] = (await core.browseQueue(queue('ActiveMQ.DLQ'), 10)).filter((m) => m.message.body.toString() === 'job-1');
+  assert.deepEqual(dead.message.originalDestination, queue('work'));
+
+  // The stray message has no original destination: retrying it says so, and it stays.
+  const [stray] = (await core.browseQueue(queue('ActiveMQ.DLQ'), 10)).filter((m) => m.message.body.toString() === 'stray');
+  await assert.rejects(core.moveMessage(queue('ActiveMQ.DLQ'), stray.message.id), (e) => codeOf(e) === 'INVALID_DESTINATION' && /no original destination/.test((e as Error).message));
+  assert.equal(statsOf(core, 'ActiveMQ.DLQ')!.depth, 2);
+
+  assert.equal(await core.retryMessages(queue('ActiveMQ.DLQ')), 1);
+  assert.equal(statsOf(core, 'ActiveMQ.DLQ')!.depth, 1);
+  const [back] = await core.browseQueue(queue('work'), 10);
+  assert.equal(back.message.id, dead.message.id, 'the same message id, as ActiveMQ resends it');
+  assert.equal(back.message.redeliveryCount, 0);
+  assert.equal(back.message.headers.step, 'a');
+  assert.deepEqual(back.message.originalDestination, queue('ActiveMQ.DLQ'));
+  await core.close();
+});
+
+test('one waiting message is moved or deleted by id, from memory or from the paged-out backlog', async () => {
+  const store = new MemoryStore();
+  const { core } = await openKit({}, store);
+  const c = connectTo(core);
+  const total = WINDOW_MAX_MESSAGES + 20;
+  for (let i = 0; i < total; i++) await c.send(sendReq(queue('src'), `m-${i}`, { persistent: true }));
+  const all = await core.browseQueue(queue('src'), total);
+  const idOf = (i: number) => all[i].message.id;
+
+  assert.deepEqual(await core.moveMessage(queue('src'), idOf(3), queue('dst')), queue('dst'));
+  assert.deepEqual(await core.moveMessage(queue('src'), idOf(total - 2), queue('dst')), queue('dst'), 'from the backlog');
+  await core.deleteMessage(queue('src'), idOf(5));
+  await core.deleteMessage(queue('src'), idOf(total - 1));
+  assert.equal(statsOf(core, 'src')!.depth, total - 4);
+  assert.deepEqual((await store.read('queue://dst', 0, 10)).map((r) => r.message.body.toString()), ['m-3', `m-${total - 2}`]);
+  const left = new Set((await store.read('queue://src', 0, 10_000)).map((r) => r.message.body.toString()));
+  assert.equal(left.size, total - 4);
+  for (const gone of [3, 5, total - 2, total - 1]) assert.equal(left.has(`m-${gone}`), false, `m-${gone} left the store`);
+
+  await assert.rejects(core.deleteMessage(queue('src'), idOf(3)), (e) => codeOf(e) === 'UNKNOWN_MESSAGE');
+  await assert.rejects(core.moveMessage(queue('src'), idOf(4), queue('src')), (e) => codeOf(e) === 'INVALID_DESTINATION');
+  // A delivered, unacknowledged message is not waiting: it cannot be moved from under its consumer.
+  const s = new Collector();
+  c.subscribe(subReq('s', queue('src'), { prefetch: 1 }), s);
+  await until(() => s.deliveries.length === 1, 'a delivery');
+  await assert.rejects(core.moveMessage(queue('src'), s.last.message.id, queue('dst')), (e) => codeOf(e) === 'UNKNOWN_MESSAGE' && /unacknowledged/.test((e as Error).message));
+
+  // Everything left is delivered in order, none of the moved or deleted ones.
+  c.unsubscribe('s');
+  const drain = new Collector();
+  c.subscribe(subReq('d', queue('src'), { ackMode: 'auto' }), drain);
+  await until(() => drain.deliveries.length === total - 4, 'the rest', 10_000);
+  assert.equal(new Set(drain.bodies()).size, total - 4);
+  for (const gone of [3, 5, total - 2, total - 1]) assert.equal(drain.bodies().includes(`m-${gone}`), false);
+  await core.close();
+});
