@@ -6,6 +6,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AuthenticationConfig } from '../config/types.js';
+import type { Principal } from './authorization.js';
 
 /** null when the client may connect; otherwise the reason, worded as ActiveMQ words it. */
 export function authenticationFailure(auth: AuthenticationConfig, login: string | undefined, passcode: string | undefined): string | null {
@@ -18,4 +19,15 @@ export function authenticationFailure(auth: AuthenticationConfig, login: string 
   const expected = createHash('sha256').update(user?.password ?? '').digest();
   if (user === undefined || !timingSafeEqual(given, expected)) return `User name [${login}] or password is invalid.`;
   return null;
+}
+
+/**
+ * Who an admitted client is, for authorization: a configured user with their groups, or the
+ * anonymous user in the anonymous group (SimpleAuthenticationBroker's defaults: both `anonymous`).
+ */
+export function principalOf(auth: AuthenticationConfig | undefined, login: string | undefined): Principal {
+  const user = login ? auth?.users.find((u) => u.username === login) : undefined;
+  if (user) return { user: user.username, groups: user.groups };
+  if (auth !== undefined && !login) return { user: auth.anonymousUser ?? 'anonymous', groups: [auth.anonymousGroup ?? 'anonymous'] };
+  return { user: login || 'anonymous', groups: [] };
 }

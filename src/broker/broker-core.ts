@@ -4,7 +4,7 @@ import type { Clock, TimerHandle } from '../util/clock.js';
 import { QmqError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { RemoveBatcher, Settlement } from './acks.js';
-import { authenticationFailure } from './authentication.js';
+import { authenticationFailure, principalOf } from './authentication.js';
 import type { BrokerCoreApi, BrowsedMessage, ConnectInfo, Connection } from './api.js';
 import { BrokerConnection, type BrokerServices } from './connection.js';
 import { DestinationRegistry } from './destinations.js';
@@ -175,7 +175,7 @@ export class BrokerCore implements BrokerCoreApi {
       }
     }
     const id = `${this.idPrefix}-${++this.connectionCounter}`;
-    const conn = new BrokerConnection(id, { ...kept, clientId: info.clientId || undefined }, this.svc);
+    const conn = new BrokerConnection(id, { ...kept, clientId: info.clientId || undefined }, this.svc, principalOf(auth, info.login));
     this.connections.set(id, conn);
     return conn;
   }

@@ -13,6 +13,7 @@ import type {
   Subscription,
 } from './api.js';
 import { deleteDestination } from './destination-admin.js';
+import { authorizationFailure, type Principal } from './authorization.js';
 import { DestinationRegistry } from './destinations.js';
 import type { DuplicateFilter } from './duplicate-filter.js';
 import type { DurableSubscriptions } from './durable.js';
@@ -82,8 +83,39 @@ export class BrokerConnection implements Connection {
     readonly id: string,
     readonly info: ConnectInfo,
     private readonly svc: BrokerServices,
+    /** Who the client authenticated as; what an authorization map grants (authorization.ts). */
+    readonly principal: Principal = { user: info.login ?? 'anonymous', groups: [] },
   ) {
     this.clientId = info.clientId;
+  }
+
+  /**
+   * ActiveMQ's AuthorizationBroker checks, a no-op without an authorization map: `op` on every
+   * name of `ref`, and admin for each name that does not exist yet, since using it creates it.
+   */
+  private authorize(ref: DestinationRef, op: 'read' | 'write'): void {
+    const cfg = this.svc.config.authorization;
+    if (cfg === undefined) return;
+    const refused = authorizationFailure(cfg, this.principal, ref, op);
+    if (refused !== null) throw new QmqError('NOT_AUTHORIZED', refused);
+    for (const d of expandComposite(ref)) {
+      if (isWildcard(d.name) || this.destinationExists(d)) continue;
+      const noCreate = authorizationFailure(cfg, this.principal, d, 'admin');
+      if (noCreate !== null) throw new QmqError('NOT_AUTHORIZED', noCreate);
+    }
+  }
+
+  private authorizeAdmin(ref: DestinationRef, verb: string): void {
+    const cfg = this.svc.config.authorization;
+    if (cfg === undefined) return;
+    const refused = authorizationFailure(cfg, this.principal, ref, 'admin', verb);
+    if (refused !== null) throw new QmqError('NOT_AUTHORIZED', refused);
+  }
+
+  private destinationExists(d: DestinationRef): boolean {
+    const key = destinationKey(d);
+    if (d.kind === 'temp-queue' || d.kind === 'temp-topic') return this.svc.registry.tempOwners.has(key);
+    return d.kind === 'queue' ? this.svc.registry.queues.has(key) : this.svc.registry.topics.has(key);
   }
 
   get isClosed(): boolean {
@@ -118,6 +150,7 @@ export class BrokerConnection implements Connection {
 
   async send(req: SendRequest, txId?: string): Promise<void> {
     this.assertOpen();
+    this.authorize(req.destination, 'write');
     const destinations = expandComposite(req.destination);
     const message = this.buildMessage(req, destinations.length === 1 ? destinations[0] : req.destination);
     if (txId !== undefined) {
@@ -164,6 +197,7 @@ export class BrokerConnection implements Connection {
     if (this.consumers.has(req.id)) throw new QmqError('SUBSCRIPTION_EXISTS', `subscription id "${req.id}" is already in use on this connection`);
     const selector = req.selector !== undefined && req.selector.trim() !== '' ? compileSelector(req.selector) : undefined;
     const destinations = expandComposite(req.destination);
+    this.authorize(req.destination, 'read');
     const isQueue = req.destination.kind === 'queue' || req.destination.kind === 'temp-queue';
     if (req.durableName !== undefined && req.durableName !== '') {
       // ActiveMQ STOMP: activemq.subscriptionName is only for topics.
@@ -424,6 +458,7 @@ export class BrokerConnection implements Connection {
     if (opts?.nameIsGlobal === true && this.svc.registry.tempOwners.has(destinationKey(ref))) {
       throw new QmqError('INVALID_DESTINATION', `the temporary destination ${name} already exists`);
     }
+    this.authorizeAdmin(ref, 'create');
     this.svc.registry.createTemp(ref, this.id);
     this.temps.set(local, ref);
     return ref;
@@ -445,8 +480,10 @@ export class BrokerConnection implements Connection {
     for (const [local, r] of this.temps) if (destinationKey(r) === key) this.temps.delete(local);
   }
 
-  deleteDestination(ref: DestinationRef): Promise<void> {
+  async deleteDestination(ref: DestinationRef): Promise<void> {
     this.assertOpen();
+    // AuthorizationBroker.removeDestination: admin, unless there is nothing to remove.
+    if (this.destinationExists(ref)) this.authorizeAdmin(ref, 'remove');
     return deleteDestination(this.svc, ref);
   }
 

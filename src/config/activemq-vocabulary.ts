@@ -106,7 +106,7 @@ export const REDELIVERY_IGNORED_ATTRIBUTES = [
 /** Plugins that change security: ignoring them would open the broker to everyone, so they fail instead. */
 export const SECURITY_PLUGINS = [
   'jaasAuthenticationPlugin', 'jaasCertificateAuthenticationPlugin',
-  'jaasDualAuthenticationPlugin', 'authorizationPlugin', 'cachedLDAPAuthorizationMap',
+  'jaasDualAuthenticationPlugin', 'cachedLDAPAuthorizationMap',
 ] as const;
 
 export const IGNORED_PLUGINS = [

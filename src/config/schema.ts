@@ -17,6 +17,8 @@ const port = z.int().min(0).max(65535);
 const bool = z.boolean();
 
 const memorySchema = z.strictObject({ kind: z.literal('memory') });
+const groupList = z.array(z.string().min(1));
+const aclShape = { read: groupList, write: groupList, admin: groupList };
 
 const journalSchema = z.strictObject({
   kind: z.literal('journal'),
@@ -121,12 +123,25 @@ export const brokerConfigSchema = z
       .strictObject({
         anonymousAccessAllowed: bool,
         users: z.array(z.strictObject({ username: z.string().min(1), password: z.string(), groups: z.array(z.string()) })),
+        anonymousUser: z.string().min(1).optional(),
+        anonymousGroup: z.string().min(1).optional(),
+      })
+      .optional(),
+    authorization: z
+      .strictObject({
+        entries: z.array(z.strictObject({ kind: z.enum(['queue', 'topic']), pattern: z.string().min(1), ...aclShape })),
+        temp: z.strictObject(aclShape).optional(),
+        defaultEntry: z.strictObject(aclShape).optional(),
       })
       .optional(),
     http: z.strictObject({ host: z.string().min(1), port }),
     source: z.string(),
   })
   .superRefine((cfg, ctx) => {
+    if (cfg.authorization !== undefined && cfg.authentication === undefined) {
+      // ActiveMQ's AuthorizationBroker refuses every client without a security context.
+      ctx.addIssue({ code: 'custom', path: ['authorization'], message: 'an authorization map needs an authentication plugin (<simpleAuthenticationPlugin>) to know who the users are; without one every client would be refused' });
+    }
     const names = new Set<string>();
     const addresses = new Map<string, string>();
     cfg.transportConnectors.forEach((c, i) => {

@@ -133,6 +133,31 @@ export interface AuthenticationConfig {
   /** A CONNECT without `login` is let in (ActiveMQ `anonymousAccessAllowed`, default false). */
   anonymousAccessAllowed: boolean;
   users: { username: string; password: string; groups: string[] }[];
+  /** The name and group an anonymous client gets (ActiveMQ's defaults: both `anonymous`). */
+  anonymousUser?: string;
+  anonymousGroup?: string;
+}
+
+/** Groups allowed each operation on a destination; `*` stands for every group. */
+export interface AclSet {
+  read: string[];
+  write: string[];
+  admin: string[];
+}
+
+/** One `<authorizationEntry queue="…">` or `topic="…"`: a destination pattern (wildcards allowed) and its ACLs. */
+export interface AuthorizationEntry extends AclSet {
+  kind: 'queue' | 'topic';
+  pattern: string;
+}
+
+/** `<authorizationPlugin>` with an `<authorizationMap>` (ActiveMQ DefaultAuthorizationMap). */
+export interface AuthorizationConfig {
+  entries: AuthorizationEntry[];
+  /** `<tempDestinationAuthorizationEntry>`; absent, temporary destinations are open to every user. */
+  temp?: AclSet;
+  /** `<defaultEntry>`: added to every ordinary destination's ACLs. */
+  defaultEntry?: AclSet;
 }
 
 export interface BrokerConfig {
@@ -150,6 +175,8 @@ export interface BrokerConfig {
   virtualTopics: VirtualTopicRule[];
   /** Absent: every client may connect, as in ActiveMQ without a security plugin. */
   authentication?: AuthenticationConfig;
+  /** Absent: an authenticated client may do anything, as in ActiveMQ without an authorization plugin. */
+  authorization?: AuthorizationConfig;
   /** The node's HTTP port (health, status, console); 0 turns it off. */
   http: { host: string; port: number };
   /** Where the config came from, for messages (`<code>` when built in code). */

@@ -14,10 +14,10 @@ import { parseConnectorUri } from './connector-uri.js';
 import { baseDefaultConfig, defaultJournal, DEFAULT_DATA_DIRECTORY } from './defaults.js';
 import { readPersistence, type BeanDefinition } from './persistence-xml.js';
 import { readDestinationInterceptors } from './interceptors-xml.js';
-import { readSimpleAuthentication } from './security-xml.js';
+import { readAuthorization, readSimpleAuthentication } from './security-xml.js';
 import { mergeRedeliveryEntries, readDestinationPolicy, readRedeliveryPlugin, type RedeliveryEntry } from './policy-xml.js';
 import { validateConfig } from './schema.js';
-import type { AuthenticationConfig, BrokerConfig, PersistenceConfig, RedeliveryPolicy, TransportConnectorConfig } from './types.js';
+import type { AuthenticationConfig, AuthorizationConfig, BrokerConfig, PersistenceConfig, RedeliveryPolicy, TransportConnectorConfig } from './types.js';
 import { ConfigReader } from './xml-reader.js';
 import { parseXmlTree, type XmlElement } from './xml-tree.js';
 
@@ -147,6 +147,7 @@ function readBroker(r: ConfigReader, broker: XmlElement, beans: Map<string, Bean
     if (read.defaultPolicy !== undefined) config.defaultRedeliveryPolicy = read.defaultPolicy;
     mergeRedeliveryEntries(r, config.policies, read.entries);
     if (read.authentication !== undefined) config.authentication = read.authentication;
+    if (read.authorization !== undefined) config.authorization = read.authorization;
   }
   return config;
 }
@@ -202,21 +203,29 @@ function readMemoryLimit(r: ConfigReader, outer: XmlElement): number | undefined
   return r.sizeBytes(memory, 'limit');
 }
 
-function readPlugins(r: ConfigReader, el: XmlElement): { defaultPolicy?: RedeliveryPolicy; entries: RedeliveryEntry[]; authentication?: AuthenticationConfig } {
+function readPlugins(
+  r: ConfigReader,
+  el: XmlElement,
+): { defaultPolicy?: RedeliveryPolicy; entries: RedeliveryEntry[]; authentication?: AuthenticationConfig; authorization?: AuthorizationConfig } {
   r.checkAttributes(el, { mapped: [] });
   for (const child of el.children) {
     if ((SECURITY_PLUGINS as readonly string[]).includes(child.name)) {
       r.unsupported(
         child,
-        `<${child.name}> is not supported yet (of ActiveMQ's security plugins, only <simpleAuthenticationPlugin> is), and ` +
-          `ignoring it would let clients in or do things it forbids. Remove it, or use <simpleAuthenticationPlugin>`,
+        `<${child.name}> is not supported yet (of ActiveMQ's security plugins, <simpleAuthenticationPlugin> and <authorizationPlugin> are), and ` +
+          `ignoring it would let clients in or do things it forbids. Remove it, or use those`,
       );
     }
   }
-  const children = r.checkChildren(el, ['redeliveryPlugin', 'simpleAuthenticationPlugin'], IGNORED_PLUGINS);
+  const children = r.checkChildren(el, ['redeliveryPlugin', 'simpleAuthenticationPlugin', 'authorizationPlugin'], IGNORED_PLUGINS);
   const plugin = r.single(el, children, 'redeliveryPlugin');
   const auth = r.single(el, children, 'simpleAuthenticationPlugin');
+  const authz = r.single(el, children, 'authorizationPlugin');
   const redelivery = plugin === undefined ? { entries: [] } : readRedeliveryPlugin(r, plugin);
-  return auth === undefined ? redelivery : { ...redelivery, authentication: readSimpleAuthentication(r, auth) };
+  return {
+    ...redelivery,
+    ...(auth === undefined ? {} : { authentication: readSimpleAuthentication(r, auth) }),
+    ...(authz === undefined ? {} : { authorization: readAuthorization(r, authz) }),
+  };
 }
 

@@ -143,9 +143,35 @@ const cases: { name: string; xml: string; code?: ErrorCodeName; patterns: RegExp
   },
   {
     name: 'a security plugin not supported fails closed',
-    xml: doc('<broker><plugins>', '<authorizationPlugin/>', '</plugins></broker>'),
+    xml: doc('<broker><plugins>', '<jaasAuthenticationPlugin configuration="activemq"/>', '</plugins></broker>'),
     code: 'CONFIG_UNSUPPORTED',
-    patterns: [/^activemq\.xml:2: <authorizationPlugin> is not supported yet \(of ActiveMQ's security plugins, only <simpleAuthenticationPlugin> is\)/],
+    patterns: [/^activemq\.xml:2: <jaasAuthenticationPlugin> is not supported yet \(of ActiveMQ's security plugins, <simpleAuthenticationPlugin> and <authorizationPlugin> are\)/],
+  },
+  {
+    name: 'authorizationPlugin without a map',
+    xml: doc('<broker><plugins>', '<authorizationPlugin/>', '</plugins></broker>'),
+    patterns: [/^activemq\.xml:2: <authorizationPlugin> needs a <map><authorizationMap>/],
+  },
+  {
+    name: 'authorizationPlugin with an LDAP map fails closed',
+    xml: doc('<broker><plugins><authorizationPlugin><map>', '<cachedLDAPAuthorizationMap connectionURL="ldap://x"/>', '</map></authorizationPlugin></plugins></broker>'),
+    code: 'CONFIG_UNSUPPORTED',
+    patterns: [/^activemq\.xml:2: <cachedLDAPAuthorizationMap> is not supported: use <authorizationMap>/],
+  },
+  {
+    name: 'authorizationEntry naming a queue and a topic',
+    xml: doc('<broker><plugins><authorizationPlugin><map><authorizationMap><authorizationEntries>', '<authorizationEntry queue=">" topic=">" read="a"/>', '</authorizationEntries></authorizationMap></map></authorizationPlugin></plugins></broker>'),
+    patterns: [/^activemq\.xml:2: <authorizationEntry> names exactly one of queue="…" or topic="…"/],
+  },
+  {
+    name: 'authorizationEntry with a misspelt attribute',
+    xml: doc('<broker><plugins><authorizationPlugin><map><authorizationMap><authorizationEntries>', '<authorizationEntry queue=">" reed="a"/>', '</authorizationEntries></authorizationMap></map></authorizationPlugin></plugins></broker>'),
+    patterns: [/^activemq\.xml:2: .*reed/],
+  },
+  {
+    name: 'an authorization map with no authentication plugin',
+    xml: doc('<broker><plugins><authorizationPlugin><map><authorizationMap><authorizationEntries>', '<authorizationEntry queue=">" read="a" write="a" admin="a"/>', '</authorizationEntries></authorizationMap></map></authorizationPlugin></plugins></broker>'),
+    patterns: [/authorization map needs an authentication plugin \(<simpleAuthenticationPlugin>\)/],
   },
   {
     name: 'simpleAuthenticationPlugin that would let nobody in',

@@ -259,6 +259,36 @@ test('simpleAuthenticationPlugin: users with groups, anonymous access, placehold
   assert.equal(parseConfigXml('<broker/>', 'a.xml', noEnv).config.authentication, undefined);
 });
 
+test('authorizationPlugin: ActiveMQ\'s map with entries, a temp entry and a default entry; anonymous user and group', () => {
+  const { config } = parseConfigXml(
+    `<broker><plugins>
+       <simpleAuthenticationPlugin anonymousAccessAllowed="true" anonymousUser="guest" anonymousGroup="guests"><users>
+         <authenticationUser username="admin" password="pw" groups="admins"/>
+       </users></simpleAuthenticationPlugin>
+       <authorizationPlugin><map><authorizationMap groupClass="org.apache.activemq.jaas.GroupPrincipal">
+         <authorizationEntries>
+           <authorizationEntry queue=">" read="admins" write="admins" admin="admins"/>
+           <authorizationEntry topic="ActiveMQ.Advisory.>" read="guests, users" write="guests,users" admin="guests,users"/>
+         </authorizationEntries>
+         <tempDestinationAuthorizationEntry><tempDestinationAuthorizationEntry read="tmp" write="tmp" admin="tmp"/></tempDestinationAuthorizationEntry>
+         <defaultEntry><authorizationEntry read="*" write="" admin=""/></defaultEntry>
+       </authorizationMap></map></authorizationPlugin>
+     </plugins></broker>`,
+    'a.xml',
+    noEnv,
+  );
+  assert.equal(config.authentication?.anonymousUser, 'guest');
+  assert.equal(config.authentication?.anonymousGroup, 'guests');
+  assert.deepEqual(config.authorization, {
+    entries: [
+      { kind: 'queue', pattern: '>', read: ['admins'], write: ['admins'], admin: ['admins'] },
+      { kind: 'topic', pattern: 'ActiveMQ.Advisory.>', read: ['guests', 'users'], write: ['guests', 'users'], admin: ['guests', 'users'] },
+    ],
+    temp: { read: ['tmp'], write: ['tmp'], admin: ['tmp'] },
+    defaultEntry: { read: ['*'], write: [], admin: [] },
+  });
+});
+
 test('destination policies, DLQ strategies and the redelivery plugin', () => {
   const { config, warnings } = loadConfigFile(`${FIXTURES}/policies-redelivery.xml`, noEnv);
   assert.deepEqual(config.policies, [

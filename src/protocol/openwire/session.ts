@@ -56,6 +56,7 @@ const MIN_MESSAGE_SIZE = 1024;
 /** The Java exception a client throws for each of our error codes (it instantiates the class by name). */
 const EXCEPTION_CLASS: Partial<Record<ErrorCodeName, string>> = {
   NOT_AUTHENTICATED: 'java.lang.SecurityException',
+  NOT_AUTHORIZED: 'java.lang.SecurityException',
   CLIENT_ID_IN_USE: 'javax.jms.InvalidClientIDException',
   CLIENT_ID_REQUIRED: 'javax.jms.InvalidClientIDException',
   INVALID_DESTINATION: 'javax.jms.InvalidDestinationException',
