@@ -10,6 +10,7 @@
 import net from 'node:net';
 import { startActivemq } from './brokers/activemq.js';
 import { startQuorumMq } from './brokers/quorummq.js';
+import type { BenchBroker } from './brokers/types.js';
 import { compare, normalizeTranscript, splitFrames, type Comparison, type RawFrame, type TranscriptLine } from './compat-frames.js';
 import { compatSummary } from './compat-summary.js';
 import { cleanupAll, sleep } from './processes.js';
@@ -61,6 +62,12 @@ class Conn {
     while (Date.now() - this.lastFrameAt < ms) await sleep(20);
   }
 
+  /** The `message` header of the last ERROR received (its wording, which the transcript leaves out). */
+  lastErrorMessage(): string | undefined {
+    const e = [...this.received].reverse().find((f) => f.command === 'ERROR');
+    return e?.headers.find(([k]) => k === 'message')?.[1];
+  }
+
   /** The `ack` (1.2) header of the last MESSAGE received, for ACK/NACK frames. */
   lastAckId(): string | undefined {
     const m = [...this.received].reverse().find((f) => f.command === 'MESSAGE');
@@ -108,6 +115,8 @@ class Probe {
 
 interface Scenario {
   run(p: Probe): Promise<void>;
+  /** Runs against the pair started with `SECURE_XML` (users and an authorization map). */
+  secure?: boolean;
   /** The order of frames within a step is not defined (several queues delivering at once). */
   unordered?: boolean;
 }
@@ -128,8 +137,43 @@ const EXPECTED: Record<string, string> = {
   compositeOriginalDestination: 'a composite send is delivered without original-destination; ActiveMQ adds the whole list',
   unknownCommand: 'an unknown command is rejected before its headers are read, so its ERROR has no receipt-id',
   hugeHeader: 'one ERROR, then close; ActiveMQ sends one ERROR per header line it cannot take',
+  authzTemporaryQueue: 'a send that would create a temporary queue it may not is one ERROR (not authorized to create, with the receipt); ActiveMQ sends that one without the receipt, then a second (not authorized to write to) with it',
+  authzTopicAndComposite: 'a refused composite destination is named queue://a,b in the ERROR; ActiveMQ writes a,queue://b',
   durableUnsubscribeWhileActive: 'UNSUBSCRIBE with the subscription name destroys the durable subscription; ActiveMQ refuses while it is in use',
 };
+
+/** Both brokers of the secure pair get this inside <broker>: ActiveMQ's simple authentication and authorization map. */
+const SECURE_XML = `<plugins>
+  <simpleAuthenticationPlugin anonymousAccessAllowed="true">
+    <users>
+      <authenticationUser username="system" password="manager" groups="admins"/>
+      <authenticationUser username="app" password="apppw" groups="users"/>
+    </users>
+  </simpleAuthenticationPlugin>
+  <authorizationPlugin><map><authorizationMap>
+    <authorizationEntries>
+      <authorizationEntry queue=">" read="admins" write="admins" admin="admins"/>
+      <authorizationEntry queue="USERS.>" read="users" write="users" admin="users"/>
+      <authorizationEntry queue="GUEST.>" read="users,anonymous" write="users" admin="users"/>
+      <authorizationEntry topic=">" read="admins" write="admins" admin="admins"/>
+      <authorizationEntry topic="ActiveMQ.Advisory.>" read="admins,users,anonymous" write="admins,users,anonymous" admin="admins,users,anonymous"/>
+    </authorizationEntries>
+    <tempDestinationAuthorizationEntry>
+      <tempDestinationAuthorizationEntry read="users" write="users" admin="users"/>
+    </tempDestinationAuthorizationEntry>
+  </authorizationMap></map></authorizationPlugin>
+</plugins>`;
+const APP = 'CONNECT\naccept-version:1.2\nhost:localhost\nlogin:app\npasscode:apppw\n\n\0';
+const SYSTEM = 'CONNECT\naccept-version:1.2\nhost:localhost\nlogin:system\npasscode:manager\n\n\0';
+
+/** Sends `frame`, waits, and notes the ERROR's wording (if any) and whether the connection closed. */
+async function refusal(p: Probe, c: Conn, frame: string): Promise<void> {
+  c.write(frame);
+  await c.quiet();
+  // Temporary destinations get broker-made names, which differ by nature.
+  const text = c.lastErrorMessage()?.split(p.t).join('<tag>').replace(/(temp-(?:queue|topic)\\c\/\/)\S+/g, '$1<temp>');
+  p.note(`error=${text ?? 'none'} closed=${c.closed}`);
+}
 
 const send = (dest: string, body: string, headers = '') => `SEND\ndestination:${dest}\n${headers}\n${body}\0`;
 const subscribe = (id: string, dest: string, headers = '') => `SUBSCRIBE\nid:${id}\ndestination:${dest}\n${headers}\n\0`;
@@ -589,6 +633,73 @@ const SCENARIOS: Record<string, Scenario> = {
       await c.quiet();
     },
   },
+  authzWriteRefused: {
+    secure: true,
+    run: async (p) => {
+      const c = await p.open('app', APP);
+      p.step('a user writes where only admins may');
+      await refusal(p, c, send(`/queue/orders-${p.t}`, 'x', 'receipt:w1\n'));
+      p.step('then where users may, on the same connection');
+      c.write(send(`/queue/USERS.${p.t}`, 'ok', 'receipt:w2\n'));
+      await c.quiet();
+    },
+  },
+  authzReadRefused: {
+    secure: true,
+    run: async (p) => {
+      const admin = await p.open('admin', SYSTEM);
+      admin.write(send(`/queue/orders-${p.t}`, 'secret', 'receipt:s1\n'));
+      await admin.quiet();
+      const c = await p.open('app', APP);
+      p.step('a user subscribes where only admins may read');
+      await refusal(p, c, subscribe('s1', `/queue/orders-${p.t}`, 'receipt:r1\n'));
+    },
+  },
+  authzCreateNeedsAdmin: {
+    secure: true,
+    run: async (p) => {
+      const anon = await p.open('anon');
+      p.step('anonymous may read GUEST.> but not create: a new queue is refused');
+      await refusal(p, anon, subscribe('g1', `/queue/GUEST.${p.t}`, 'receipt:r1\n'));
+      const app = await p.open('app', APP);
+      p.step('a user creates it by sending');
+      app.write(send(`/queue/GUEST.${p.t}`, 'hello', 'receipt:w1\n'));
+      await app.quiet();
+      p.step('now anonymous may subscribe');
+      anon.write(subscribe('g2', `/queue/GUEST.${p.t}`, 'receipt:r2\n'));
+      await anon.quiet();
+    },
+  },
+  authzTemporaryQueue: {
+    secure: true,
+    run: async (p) => {
+      const app = await p.open('app', APP);
+      p.step('a user may use a temporary queue');
+      app.write(subscribe('t1', `/temp-queue/t${p.t}`, 'receipt:r1\n'));
+      await app.quiet();
+      const anon = await p.open('anon');
+      p.step('anonymous may not create one');
+      await refusal(p, anon, send(`/temp-queue/a${p.t}`, 'x', 'receipt:w1\n'));
+    },
+  },
+  authzTopicAndComposite: {
+    secure: true,
+    run: async (p) => {
+      const app = await p.open('app', APP);
+      p.step('a user subscribes to a topic only admins may read');
+      await refusal(p, app, subscribe('n1', `/topic/news-${p.t}`, 'receipt:r1\n'));
+      p.step('a composite send with one forbidden name');
+      await refusal(p, app, send(`/queue/USERS.a${p.t},/queue/orders-${p.t}`, 'x', 'receipt:w1\n'));
+    },
+  },
+  authzAnonymousWrite: {
+    secure: true,
+    run: async (p) => {
+      const anon = await p.open('anon');
+      p.step('anonymous writes to GUEST.> (read only for it)');
+      await refusal(p, anon, send(`/queue/GUEST.w${p.t}`, 'x', 'receipt:w1\n'));
+    },
+  },
   clientIdInUse: {
     run: async (p) => {
       const connect = `CONNECT\naccept-version:1.2\nhost:localhost\nclient-id:twice-${p.t}\n\n\0`;
@@ -619,12 +730,20 @@ async function main(): Promise<void> {
   const unknown = only.filter((n) => !(n in SCENARIOS));
   if (unknown.length > 0) throw new Error(`unknown scenario(s) ${unknown.join(', ')}; known: ${Object.keys(SCENARIOS).join(', ')}`);
   const log = (m: string) => process.stderr.write(`compat: ${m}\n`);
-  const ours = await startQuorumMq();
-  const theirs = await startActivemq(log);
+  const selected = Object.keys(SCENARIOS).filter((n) => only.length === 0 || only.includes(n));
+  const pairs: { ours: BenchBroker; theirs: BenchBroker }[] = [];
+  const pair = async (secure: boolean) => {
+    const extra = secure ? SECURE_XML : undefined;
+    const p = { ours: await startQuorumMq(extra), theirs: await startActivemq(log, extra ?? '') };
+    pairs.push(p);
+    return p;
+  };
   const results: Comparison[] = [];
   try {
-    for (const name of Object.keys(SCENARIOS)) {
-      if (only.length > 0 && !only.includes(name)) continue;
+    const plain = selected.some((n) => !SCENARIOS[n].secure) ? await pair(false) : undefined;
+    const secure = selected.some((n) => SCENARIOS[n].secure) ? await pair(true) : undefined;
+    for (const name of selected) {
+      const { ours, theirs } = SCENARIOS[name].secure ? secure! : plain!;
       const t = `${Date.now().toString(36)}${results.length}`;
       const [a, b] = await Promise.all([runOn(ours.port, name, t), runOn(theirs.port, name, t)]);
       const c = compare(name, a, b, EXPECTED[name]);
@@ -632,8 +751,10 @@ async function main(): Promise<void> {
       process.stdout.write(JSON.stringify(c.same ? { scenario: name, same: true } : c) + '\n');
     }
   } finally {
-    await ours.stop();
-    await theirs.stop();
+    for (const p of pairs) {
+      await p.ours.stop();
+      await p.theirs.stop();
+    }
   }
   const { line, failed } = compatSummary('compat', results);
   process.stdout.write(JSON.stringify(line) + '\n');

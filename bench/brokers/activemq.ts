@@ -15,7 +15,8 @@ const ACTIVEMQ_JAR = path.join(ACTIVEMQ_HOME, 'bin/activemq.jar');
 const START_TIMEOUT_MS = 90_000;
 
 /** The broker config: STOMP and OpenWire connectors on loopback, KahaDB with its default disk syncs. */
-export function activemqXml(stompPort: number, openwirePort: number): string {
+/** `extra` goes inside <broker> (e.g. a <plugins> block for side-by-side security checks). */
+export function activemqXml(stompPort: number, openwirePort: number, extra = ''): string {
   return `<beans xmlns="http://www.springframework.org/schema/beans"
   xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
   xsi:schemaLocation="http://www.springframework.org/schema/beans http://www.springframework.org/schema/beans/spring-beans-2.0.xsd
@@ -24,6 +25,7 @@ export function activemqXml(stompPort: number, openwirePort: number): string {
   <broker xmlns="http://activemq.apache.org/schema/core" brokerName="bench" useJmx="false" persistent="true"
           dataDirectory="\${activemq.data}">
     <persistenceAdapter><kahaDB directory="\${activemq.data}/kahadb"/></persistenceAdapter>
+    ${extra}
     <transportConnectors>
       <transportConnector name="stomp" uri="stomp://127.0.0.1:${stompPort}"/>
       <transportConnector name="openwire" uri="tcp://127.0.0.1:${openwirePort}"/>
@@ -98,13 +100,13 @@ export function ensureActivemqInstalled(log: (msg: string) => void): void {
   }
 }
 
-export async function startActivemq(log: (msg: string) => void): Promise<BenchBroker> {
+export async function startActivemq(log: (msg: string) => void, extraXml = ''): Promise<BenchBroker> {
   ensureActivemqInstalled(log);
   const { dir: baseDir, remove: removeBaseDir } = makeTempDir('qmq-bench-activemq-');
   for (const d of ['conf', 'data', 'tmp']) mkdirSync(path.join(baseDir, d), { recursive: true });
   const port = await freePort();
   const openwirePort = await freePort();
-  writeFileSync(path.join(baseDir, 'conf/activemq.xml'), activemqXml(port, openwirePort));
+  writeFileSync(path.join(baseDir, 'conf/activemq.xml'), activemqXml(port, openwirePort, extraXml));
   writeFileSync(path.join(baseDir, 'conf/log4j.properties'), LOG4J_PROPERTIES);
   const logFile = path.join(baseDir, 'broker.log');
 

@@ -4,7 +4,7 @@
  * same data dir and port for the recovery scenario.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeTempDir, onCleanup, terminate, waitForExit } from '../processes.js';
@@ -44,8 +44,10 @@ export function parseStartedLine(line: string): { stompPort: number; store?: str
   return undefined;
 }
 
-function launch(dataDir: string, stompPort: number): { running: Running; started: Promise<{ stompPort: number; store?: string; openwirePort?: number }> } {
-  const args = [CLI, 'start', '--data', dataDir, '--stomp-port', String(stompPort), '--ws-port', '0', '--openwire-port', '0', '--http-port', '0', '--log-format', 'json'];
+/** With `configFile`, the broker runs that XML (its connectors, on port 0, say where it listens). */
+function launch(dataDir: string, stompPort: number, configFile?: string): { running: Running; started: Promise<{ stompPort: number; store?: string; openwirePort?: number }> } {
+  const ports = configFile ? ['--config', configFile] : ['--stomp-port', String(stompPort), '--ws-port', '0', '--openwire-port', '0'];
+  const args = [CLI, 'start', '--data', dataDir, ...ports, '--http-port', '0', '--log-format', 'json'];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: dataDir });
   const output = new OutputTail();
   const running: Running = {
@@ -91,12 +93,26 @@ function launch(dataDir: string, stompPort: number): { running: Running; started
   return { running, started };
 }
 
-export async function startQuorumMq(): Promise<BenchBroker> {
+/**
+ * A single QuorumMQ broker. `extraXml` (e.g. a <plugins> block) makes it run an activemq.xml with
+ * that inside <broker>, and STOMP and OpenWire connectors on free ports, as the ActiveMQ peer does.
+ */
+export async function startQuorumMq(extraXml?: string): Promise<BenchBroker> {
   if (!existsSync(path.join(ROOT, 'dist/cli/main.js'))) {
     throw new Error('QuorumMQ is not built (dist/cli/main.js is missing): run `npm run build` first');
   }
   const { dir: dataDir, remove: removeDataDir } = makeTempDir('qmq-bench-data-');
-  let current = launch(dataDir, 0);
+  let configFile: string | undefined;
+  if (extraXml !== undefined) {
+    configFile = path.join(dataDir, 'activemq.xml');
+    writeFileSync(
+      configFile,
+      `<broker xmlns="http://activemq.apache.org/schema/core" brokerName="bench">${extraXml}<transportConnectors>` +
+        '<transportConnector name="stomp" uri="stomp://127.0.0.1:0"/><transportConnector name="openwire" uri="tcp://127.0.0.1:0"/>' +
+        '</transportConnectors></broker>',
+    );
+  }
+  let current = launch(dataDir, 0, configFile);
   const stopCurrent = async () => {
     const pid = current.running.child.pid;
     if (pid !== undefined && current.running.exitCode === undefined) await terminate(pid);
@@ -118,7 +134,7 @@ export async function startQuorumMq(): Promise<BenchBroker> {
         await current.running.exited;
         await waitForExit(pid, 5_000);
       }
-      current = launch(dataDir, port);
+      current = launch(dataDir, port, configFile);
       // Readiness is the caller's to measure (by connecting); a failed start still surfaces here.
       current.started.catch(() => undefined);
     },
