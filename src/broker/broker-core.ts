@@ -16,6 +16,7 @@ import { browseQueue, deleteDestination, deleteMessage, moveMessage, purgeQueue,
 import { destinationKey, type DestinationRef } from './message.js';
 import type { QueueContext } from './queue.js';
 import { Router } from './routing.js';
+import { SCHEDULE_QUEUE, Scheduler } from './scheduler.js';
 import type { BrokerStats, DestinationStats } from './stats.js';
 import { TopicRouter } from './topic.js';
 
@@ -93,6 +94,7 @@ export class BrokerCore implements BrokerCoreApi {
       settlement,
       duplicates,
       commitsInFlight: new Map(),
+      ...(config.schedulerSupport ? { scheduler: new Scheduler(store, router, clock, logger) } : {}),
       connectionClosed: (c) => this.connections.delete(c.id),
     };
   }
@@ -114,6 +116,9 @@ export class BrokerCore implements BrokerCoreApi {
       if (q.queue.startsWith('queue://')) core.svc.registry.recover({ kind: 'queue', name: q.queue.slice('queue://'.length) }, q);
     }
     for (const s of state.subscriptions) core.svc.durables.recover(s, recoveredQueues.get(durableQueueKey(s.clientId, s.name)));
+    const schedule = recoveredQueues.get(SCHEDULE_QUEUE);
+    if (core.svc.scheduler) await core.svc.scheduler.recover(schedule);
+    else if (schedule && schedule.count > 0) opts.logger.warn({ scheduled: schedule.count }, 'the store holds scheduled messages, but schedulerSupport is off: they wait until it is on again');
     core.scheduleSweep();
     opts.logger.info(
       { destinations: state.destinations.length, subscriptions: state.subscriptions.length, queues: state.queues.length, store: opts.store.kind },
@@ -221,6 +226,7 @@ export class BrokerCore implements BrokerCoreApi {
       destinations,
       durableSubscriptions,
       connections: this.connections.size,
+      scheduledMessages: this.svc.scheduler?.size ?? 0,
       memory: { usedBytes: this.brokerUsage.used, limitBytes: this.opts.config.memoryLimitBytes },
     };
   }
@@ -230,6 +236,7 @@ export class BrokerCore implements BrokerCoreApi {
     if (this.closed) return;
     this.closed = true;
     this.sweepTimer?.cancel();
+    this.svc.scheduler?.close();
     for (const c of [...this.connections.values()]) await c.close();
     this.svc.settlement.cancelTimers();
     await this.svc.router.drain();

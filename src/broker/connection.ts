@@ -14,6 +14,8 @@ import type {
 } from './api.js';
 import { deleteDestination } from './destination-admin.js';
 import { authorizationFailure, type Principal } from './authorization.js';
+import { checkNotSchedulerManagement, planSchedule } from './schedule-plan.js';
+import type { Scheduler } from './scheduler.js';
 import { DestinationRegistry } from './destinations.js';
 import type { DuplicateFilter } from './duplicate-filter.js';
 import type { DurableSubscriptions } from './durable.js';
@@ -40,6 +42,8 @@ export interface BrokerServices {
   duplicates: DuplicateFilter;
   /** COMMITs being stored right now, by transaction id (for in-doubt status queries). */
   commitsInFlight: Map<string, Promise<unknown>>;
+  /** Delayed delivery, when `schedulerSupport` is on. */
+  scheduler?: Scheduler;
   connectionClosed(conn: BrokerConnection): void;
 }
 
@@ -152,10 +156,13 @@ export class BrokerConnection implements Connection {
     this.assertOpen();
     this.authorize(req.destination, 'write');
     const destinations = expandComposite(req.destination);
+    if (this.svc.scheduler) checkNotSchedulerManagement(destinations.map((d) => d.name));
     const message = this.buildMessage(req, destinations.length === 1 ? destinations[0] : req.destination);
     if (txId !== undefined) {
       const tx = this.txs.get(txId);
       for (const d of destinations) this.checkSendable(d);
+      // Checked now, so a bad schedule fails the SEND, not the COMMIT; scheduled at commit.
+      if (this.svc.scheduler) planSchedule(message.headers, this.svc.clock.now());
       tx.sends.push({ destinations, message });
       return;
     }
@@ -169,12 +176,16 @@ export class BrokerConnection implements Connection {
       }
       return;
     }
+    const scheduled = this.scheduling(message);
     const undo = producerId !== undefined && producerSeq !== undefined ? this.svc.duplicates.accept(producerId, producerSeq) : undefined;
     const ops: StoreOp[] = undo && req.persistent ? [{ type: 'producer-seq', producerId: producerId!, seq: producerSeq! }] : [];
+    if (scheduled) ops.push(scheduled.op);
     let queues: MessageQueue[];
     try {
-      const targets = destinations.flatMap((d) => this.svc.router.targetsFor(d, message, this.id));
+      const targets = scheduled ? [] : destinations.flatMap((d) => this.svc.router.targetsFor(d, message, this.id));
       const stored = this.svc.router.storeAndOffer(targets, ops);
+      // Stored in doubt counts as stored, as for any send (storeHoldsBatch).
+      if (scheduled) void stored.then(scheduled.stored, (e: unknown) => (storeHoldsBatch(e) ? scheduled.stored() : undefined));
       if (undo) this.svc.duplicates.track(producerId!, producerSeq!, stored.then(() => undefined));
       queues = await stored;
     } catch (err) {
@@ -184,6 +195,17 @@ export class BrokerConnection implements Connection {
     }
     // Producer flow control: the send is accepted, but its completion waits for memory.
     await Promise.all(queues.map((q) => q.usage.waitForSpace()));
+  }
+
+  /**
+   * With `schedulerSupport`, a message asking for delayed or repeated delivery is stored with the
+   * scheduler instead of its destination (ActiveMQ's SchedulerBroker); undefined otherwise.
+   */
+  private scheduling(message: Message): { op: StoreOp; stored: () => void } | undefined {
+    const scheduler = this.svc.scheduler;
+    if (!scheduler) return undefined;
+    const plan = planSchedule(message.headers, this.svc.clock.now());
+    return plan ? scheduler.prepare(message, plan) : undefined;
   }
 
   private checkSendable(d: DestinationRef): void {
@@ -382,6 +404,7 @@ export class BrokerConnection implements Connection {
     const ops: StoreOp[] = [];
     const targets: Target[] = [];
     const undos: Array<() => void> = [];
+    const scheduledAfter: Array<() => void> = [];
     try {
       for (const s of tx.sends) {
         const { producerId, producerSeq } = s.message;
@@ -389,6 +412,13 @@ export class BrokerConnection implements Connection {
         if (producerId !== undefined && producerSeq !== undefined) {
           undos.push(this.svc.duplicates.accept(producerId, producerSeq));
           if (s.message.persistent) ops.push({ type: 'producer-seq', producerId, seq: producerSeq });
+        }
+        // ActiveMQ schedules a transacted send after the commit; here, in the commit's batch.
+        const scheduled = this.scheduling(s.message);
+        if (scheduled) {
+          ops.push(scheduled.op);
+          scheduledAfter.push(scheduled.stored);
+          continue;
         }
         for (const d of s.destinations) targets.push(...this.svc.router.targetsFor(d, s.message, this.id));
       }
@@ -420,11 +450,13 @@ export class BrokerConnection implements Connection {
       }
       // Committed in doubt: the store holds the commit (the client will find it so when it
       // asks), so the acked messages are gone; returning them would deliver them again.
+      scheduledAfter.forEach((f) => f());
       await this.finishCommit(acks, nacks);
       throw toQmqError(err);
     } finally {
       if (this.svc.commitsInFlight.get(txId) === stored) this.svc.commitsInFlight.delete(txId);
     }
+    scheduledAfter.forEach((f) => f());
     await this.finishCommit(acks, nacks);
   }
 

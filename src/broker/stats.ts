@@ -31,5 +31,7 @@ export interface BrokerStats {
   destinations: DestinationStats[];
   durableSubscriptions: DurableSubscriptionStats[];
   connections: number;
+  /** Messages waiting in the scheduler (`schedulerSupport`) for their delivery time. */
+  scheduledMessages: number;
   memory: { usedBytes: number; limitBytes: number };
 }

@@ -7,7 +7,7 @@
  */
 
 export const BROKER_IGNORED_ATTRIBUTES = [
-  'useJmx', 'advisorySupport', 'schedulerSupport', 'useShutdownHook', 'start', 'brokerId', 'deleteAllMessagesOnStartup',
+  'useJmx', 'advisorySupport', 'useShutdownHook', 'start', 'brokerId', 'deleteAllMessagesOnStartup',
   'enableStatistics', 'populateJMSXUserID', 'useAuthenticatedPrincipalForJMSXUserID', 'offlineDurableSubscriberTimeout',
   'offlineDurableSubscriberTaskSchedule', 'schedulePeriodForDestinationPurge', 'maxPurgedDestinationsPerSweep',
   'networkConnectorStartAsync', 'useMirroredQueues', 'useTempMirroredQueues', 'keepDurableSubsActive',

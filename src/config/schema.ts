@@ -127,6 +127,7 @@ export const brokerConfigSchema = z
         anonymousGroup: z.string().min(1).optional(),
       })
       .optional(),
+    schedulerSupport: bool.optional(),
     authorization: z
       .strictObject({
         entries: z.array(z.strictObject({ kind: z.enum(['queue', 'topic']), pattern: z.string().min(1), ...aclShape })),

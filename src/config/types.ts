@@ -175,6 +175,8 @@ export interface BrokerConfig {
   virtualTopics: VirtualTopicRule[];
   /** Absent: every client may connect, as in ActiveMQ without a security plugin. */
   authentication?: AuthenticationConfig;
+  /** ActiveMQ's `schedulerSupport`: honour AMQ_SCHEDULED_DELAY/PERIOD/REPEAT (default false, as in ActiveMQ). */
+  schedulerSupport?: boolean;
   /** Absent: an authenticated client may do anything, as in ActiveMQ without an authorization plugin. */
   authorization?: AuthorizationConfig;
   /** The node's HTTP port (health, status, console); 0 turns it off. */

@@ -101,7 +101,7 @@ export function parseConfigXml(xml: string, source: string, opts: LoadOptions = 
 }
 
 function readBroker(r: ConfigReader, broker: XmlElement, beans: Map<string, BeanDefinition>, opts: LoadOptions): BrokerConfig {
-  r.checkAttributes(broker, { mapped: ['brokerName', 'dataDirectory', 'persistent', 'useVirtualTopics'], ignored: BROKER_IGNORED_ATTRIBUTES });
+  r.checkAttributes(broker, { mapped: ['brokerName', 'dataDirectory', 'persistent', 'useVirtualTopics', 'schedulerSupport'], ignored: BROKER_IGNORED_ATTRIBUTES });
   const children = r.checkChildren(
     broker,
     ['persistenceAdapter', 'transportConnectors', 'destinationPolicy', 'destinationInterceptors', 'systemUsage', 'plugins'],
@@ -137,6 +137,7 @@ function readBroker(r: ConfigReader, broker: XmlElement, beans: Map<string, Bean
   const interceptors = r.single(broker, children, 'destinationInterceptors');
   if (interceptors !== undefined) config.virtualTopics = readDestinationInterceptors(r, interceptors);
   else if (r.bool(broker, 'useVirtualTopics') === false) config.virtualTopics = [];
+  if (r.bool(broker, 'schedulerSupport') === true) config.schedulerSupport = true;
 
   const systemUsage = r.single(broker, children, 'systemUsage');
   if (systemUsage !== undefined) config.memoryLimitBytes = readMemoryLimit(r, systemUsage) ?? config.memoryLimitBytes;

@@ -311,7 +311,8 @@ test('destination policies, DLQ strategies and the redelivery plugin', () => {
   assert.equal(config.memoryLimitBytes, 128 * 1024 * 1024);
   assert.equal(config.transportConnectors[0].port, 0);
   const text = warnings.join('\n');
-  assert.match(text, /<broker> attribute schedulerSupport/);
+  assert.doesNotMatch(text, /schedulerSupport/, 'schedulerSupport is honoured now, not ignored');
+  assert.equal(config.schedulerSupport, true);
   assert.match(text, /<policyEntry> attribute producerFlowControl/);
   assert.match(text, /<redeliveryPlugin> attributes fallbackToDeadLetter, sendToDlqIfMaxRetriesExceeded/);
 });
