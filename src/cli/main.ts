@@ -3,6 +3,7 @@ import { VERSION } from '../version.js';
 import { runStart } from './start-command.js';
 import { runProduce, runConsume, runBrowse } from './client-commands.js';
 import { runStatus } from './status-command.js';
+import { runPurge, runRetry } from './admin-commands.js';
 import { runStoreCli } from './store-cli.js';
 
 function intArg(name: string) {
@@ -81,6 +82,15 @@ export function buildProgram(): Command {
     .option('--replicas <n>', 'the group size, if the nodes do not publish it (with --zk)', intArg('--replicas'))
     .option('--json', 'print JSON')
     .action(runStatus);
+
+  const admin = (c: Command) =>
+    c
+      .option('--http <url>', 'the master\'s HTTP address', 'http://127.0.0.1:8161')
+      .option('--user <name>', 'HTTP Basic user (a broker with <simpleAuthenticationPlugin>: one in the admins group)')
+      .option('--password <password>', 'HTTP Basic password')
+      .option('--json', 'print JSON');
+  admin(program.command('purge <queue...>').description('remove every waiting message from queues (ActiveMQ: activemq purge)')).action(runPurge);
+  admin(program.command('retry <queue...>').description('send the dead letters in queues (e.g. ActiveMQ.DLQ) back to where they came from')).action(runRetry);
 
   const store = program.command('store').description('offline store tools (the broker must be stopped)');
   store

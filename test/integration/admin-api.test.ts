@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cleanupTemp, startBroker, startBrokerWithConfig, type BrokerProcess } from '../helpers/broker-process.js';
+import { cleanupTemp, runCli, startBroker, startBrokerWithConfig, type BrokerProcess } from '../helpers/broker-process.js';
 import { collect, publishWithReceipt, stompJs, stompitConnect, stompitSend } from '../helpers/third-party.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -186,6 +186,21 @@ describe('destination API and console (no broker authentication)', () => {
     await stompitClose(client);
   });
 
+  test('the CLI: quorummq purge and retry go through the API; an unknown queue fails the command by name', async () => {
+    for (let i = 0; i < 3; i++) assert.equal((await http(broker.httpPort, 'POST', '/api/queues/adm.cli/messages', { json: { body: `m${i}` } })).status, 200);
+    const url = `http://127.0.0.1:${broker.httpPort}`;
+    const purged = await runCli(['purge', 'adm.cli', '--http', url, '--json']);
+    assert.equal(purged.code, 0, purged.stderr);
+    assert.deepEqual(JSON.parse(purged.stdout.trim()), { queue: 'adm.cli', purged: 3 });
+    const unknown = await runCli(['purge', 'adm.cli', 'adm.nope', '--http', url]);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stdout, /purged 0 message\(s\) from queue adm\.cli/);
+    assert.match(unknown.stderr, /adm\.nope: QMQ-2014 there is no queue named adm\.nope/);
+    const retried = await runCli(['retry', 'ActiveMQ.DLQ', '--http', url, '--json']);
+    assert.equal(retried.code, 0, retried.stderr);
+    assert.equal(typeof JSON.parse(retried.stdout.trim()).retried, 'number');
+  });
+
   test('the console page is served at /admin, and / leads there', async () => {
     const page = await http(broker.httpPort, 'GET', '/admin');
     assert.equal(page.status, 200);
@@ -247,6 +262,9 @@ describe('destination API with <simpleAuthenticationPlugin>', () => {
     assert.equal(page.status, 401);
     assert.match(page.headers.get('www-authenticate') ?? '', /^Basic/);
     assert.equal((await http(broker.httpPort, 'GET', '/admin', { auth: ['app', 'apppw'] })).status, 200);
+    const cli = await runCli(['purge', 'adm.secure', '--http', `http://127.0.0.1:${broker.httpPort}`, '--user', 'app', '--password', 'apppw']);
+    assert.equal(cli.code, 1);
+    assert.match(cli.stderr, /QMQ-2015 user app is not in the admins group/);
     // Health and status stay open for tooling.
     assert.equal((await http(broker.httpPort, 'GET', '/api/status')).status, 200);
   });
