@@ -38,6 +38,12 @@ export const CONSOLE_PAGE = `<!doctype html>
   <tbody id="destinations"></tbody>
 </table>
 
+<h2>Connections</h2>
+<table>
+  <thead><tr><th>protocol</th><th>remote address</th><th>client id</th><th>user</th><th>connected</th><th>consumers</th></tr></thead>
+  <tbody id="connections"></tbody>
+</table>
+
 <h2>Send a message</h2>
 <form id="send">
   <select id="send-kind"><option value="queues">queue</option><option value="topics">topic</option></select>
@@ -197,8 +203,32 @@ $('send').onsubmit = (ev) => {
     .then((r) => { notice('sent ' + r.messageId + ' to ' + name); return refresh(); }, (e) => notice(e.message, true));
 };
 
+async function refreshConnections() {
+  let list;
+  try {
+    list = (await call('GET', '/api/connections')).connections;
+  } catch (e) {
+    $('connections').replaceChildren();
+    return;
+  }
+  const rows = list.map((c) => {
+    const tr = document.createElement('tr');
+    cell(tr, c.protocol);
+    cell(tr, c.remoteAddress);
+    cell(tr, c.clientId || '');
+    cell(tr, c.user || '');
+    cell(tr, new Date(c.connectedAt).toISOString());
+    const subs = cell(tr, '');
+    const pre = document.createElement('pre');
+    pre.textContent = c.consumers.map((s) => s.destination + ' (' + s.ackMode + ', prefetch ' + s.prefetch + ', ' + s.inflight + ' in flight' + (s.selector ? ', selector ' + s.selector : '') + ')').join('\\n');
+    subs.appendChild(pre);
+    return tr;
+  });
+  $('connections').replaceChildren(...rows);
+}
+
 function refresh() {
-  return Promise.all([refreshStatus(), refreshDestinations()]);
+  return Promise.all([refreshStatus(), refreshDestinations(), refreshConnections()]);
 }
 refresh();
 setInterval(refresh, 3000);

@@ -121,6 +121,14 @@ export function registerDestinationsApi(app: FastifyInstance, source: Destinatio
     }
   });
 
+  app.get('/api/connections', read, async (_req, reply) => {
+    try {
+      return { connections: source.core().connectionStats() };
+    } catch (e) {
+      return errorReply(reply, e);
+    }
+  });
+
   app.get('/api/queues/:name/messages', read, async (req, reply) => {
     const raw = (req.query as { limit?: string }).limit;
     const limit = raw === undefined ? DEFAULT_BROWSE_LIMIT : Number(raw);

@@ -1,4 +1,5 @@
 import type { DestinationRef, Message } from './message.js';
+import type { ConnectionStats } from './stats.js';
 
 /**
  * What protocol adapters (STOMP today, OpenWire/MQTT/AMQP later) may call on the broker core.
@@ -181,4 +182,6 @@ export interface BrokerCoreApi {
   deleteMessage(from: DestinationRef, messageId: string): Promise<void>;
   /** Sends every waiting message that knows its original destination back there; returns how many. */
   retryMessages(from: DestinationRef): Promise<number>;
+  /** Every open client connection with its consumers. */
+  connectionStats(): ConnectionStats[];
 }

@@ -17,7 +17,7 @@ import { destinationKey, type DestinationRef } from './message.js';
 import type { QueueContext } from './queue.js';
 import { Router } from './routing.js';
 import { SCHEDULE_QUEUE, Scheduler } from './scheduler.js';
-import type { BrokerStats, DestinationStats } from './stats.js';
+import type { BrokerStats, ConnectionStats, DestinationStats } from './stats.js';
 import { TopicRouter } from './topic.js';
 
 export interface BrokerCoreOptions {
@@ -183,6 +183,11 @@ export class BrokerCore implements BrokerCoreApi {
     const conn = new BrokerConnection(id, { ...kept, clientId: info.clientId || undefined }, this.svc, principalOf(auth, info.login));
     this.connections.set(id, conn);
     return conn;
+  }
+
+  /** Every open client connection with its consumers (the console's Connections view). */
+  connectionStats(): ConnectionStats[] {
+    return [...this.connections.values()].map((c) => c.stats());
   }
 
   stats(): BrokerStats {

@@ -15,6 +15,7 @@ import type {
 import { deleteDestination } from './destination-admin.js';
 import { authorizationFailure, type Principal } from './authorization.js';
 import { checkNotSchedulerManagement, planSchedule } from './schedule-plan.js';
+import type { ConnectionStats } from './stats.js';
 import type { Scheduler } from './scheduler.js';
 import { DestinationRegistry } from './destinations.js';
 import type { DuplicateFilter } from './duplicate-filter.js';
@@ -82,6 +83,7 @@ export class BrokerConnection implements Connection {
   private nextTag = 1;
   private messageCounter = 0;
   private closed = false;
+  readonly connectedAt: number;
 
   constructor(
     readonly id: string,
@@ -91,6 +93,28 @@ export class BrokerConnection implements Connection {
     readonly principal: Principal = { user: info.login ?? 'anonymous', groups: [] },
   ) {
     this.clientId = info.clientId;
+    this.connectedAt = svc.clock.now();
+  }
+
+  /** What the console's Connections view shows of this connection. */
+  stats(): ConnectionStats {
+    return {
+      id: this.id,
+      ...(this.clientId !== undefined ? { clientId: this.clientId } : {}),
+      ...(this.info.login || this.svc.config.authentication ? { user: this.principal.user } : {}),
+      protocol: this.info.protocol,
+      remoteAddress: this.info.remoteAddress,
+      connectedAt: this.connectedAt,
+      consumers: [...this.consumers.values()].map(({ consumer: c }) => ({
+        id: c.req.id,
+        destination: destinationKey(c.req.destination),
+        ackMode: c.ackMode,
+        prefetch: c.prefetch,
+        ...(c.req.selector ? { selector: c.req.selector } : {}),
+        ...(c.req.durableName ? { durableName: c.req.durableName } : {}),
+        inflight: c.inflight.size,
+      })),
+    };
   }
 
   /**

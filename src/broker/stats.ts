@@ -27,6 +27,18 @@ export interface DurableSubscriptionStats {
   inflight: number;
 }
 
+/** One client connection, as the console's Connections view shows it. */
+export interface ConnectionStats {
+  id: string;
+  clientId?: string;
+  /** The authenticated user (or the anonymous one); absent without authentication and login. */
+  user?: string;
+  protocol: string;
+  remoteAddress: string;
+  connectedAt: number;
+  consumers: Array<{ id: string; destination: string; ackMode: string; prefetch: number; selector?: string; durableName?: string; inflight: number }>;
+}
+
 export interface BrokerStats {
   destinations: DestinationStats[];
   durableSubscriptions: DurableSubscriptionStats[];

@@ -201,6 +201,23 @@ describe('destination API and console (no broker authentication)', () => {
     assert.equal(typeof JSON.parse(retried.stdout.trim()).retried, 'number');
   });
 
+  test('connections are listed with their protocol, client id and consumers', async () => {
+    const js = await stompJs({ tcpPort: broker.stompPort }, { 'client-id': 'adm-watcher' });
+    try {
+      const sub = collect(js, '/queue/adm.watched', { id: 'w1', ack: 'client-individual', selector: "kind = 'a'" });
+      await sub.ready;
+      const r = await http(broker.httpPort, 'GET', '/api/connections');
+      assert.equal(r.status, 200);
+      const mine = (r.json.connections as any[]).find((c) => c.clientId === 'adm-watcher');
+      assert.ok(mine, JSON.stringify(r.json));
+      assert.match(mine.protocol, /^stomp/);
+      assert.match(mine.remoteAddress, /127\.0\.0\.1/);
+      assert.deepEqual(mine.consumers.map((c: any) => [c.id, c.destination, c.ackMode, c.selector]), [['w1', 'queue://adm.watched', 'client-individual', "kind = 'a'"]]);
+    } finally {
+      await js.deactivate();
+    }
+  });
+
   test('the console page is served at /admin, and / leads there', async () => {
     const page = await http(broker.httpPort, 'GET', '/admin');
     assert.equal(page.status, 200);
