@@ -112,113 +112,97 @@ export function registerDestinationsApi(app: FastifyInstance, source: Destinatio
   const queueOf = (req: FastifyRequest): DestinationRef => ({ kind: 'queue', name: (req.params as { name: string }).name });
   const topicOf = (req: FastifyRequest): DestinationRef => ({ kind: 'topic', name: (req.params as { name: string }).name });
 
-  app.get('/api/destinations', read, async (_req, reply) => {
-    try {
-      source.core();
-      return { destinations: source.destinations().filter((d) => d.kind === 'queue' || d.kind === 'topic') };
-    } catch (e) {
-      return errorReply(reply, e);
-    }
-  });
-
-  app.get('/api/connections', read, async (_req, reply) => {
-    try {
-      return { connections: source.core().connectionStats() };
-    } catch (e) {
-      return errorReply(reply, e);
-    }
-  });
-
-  app.get('/api/queues/:name/messages', read, async (req, reply) => {
-    const raw = (req.query as { limit?: string }).limit;
-    const limit = raw === undefined ? DEFAULT_BROWSE_LIMIT : Number(raw);
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_BROWSE_LIMIT) {
-      return errorReply(reply, new QmqError('REQUEST_INVALID', `limit must be a whole number from 1 to ${MAX_BROWSE_LIMIT}, not '${raw}'`));
-    }
-    try {
-      const ref = queueOf(req);
-      const messages = await source.core().browseQueue(ref, limit);
-      return { queue: ref.name, messages: messages.map((m) => messageJson(m.seq, m.message)) };
-    } catch (e) {
-      return errorReply(reply, e);
-    }
-  });
-
-  app.post('/api/queues/:name/purge', change, async (req, reply) => {
-    try {
-      const ref = queueOf(req);
-      return { queue: ref.name, purged: await source.core().purgeQueue(ref) };
-    } catch (e) {
-      return errorReply(reply, e);
-    }
-  });
-
-  const messageIdOf = (req: FastifyRequest) => (req.params as { id: string }).id;
-
-  app.delete('/api/queues/:name/messages/:id', change, async (req, reply) => {
-    try {
-      const ref = queueOf(req);
-      await source.core().deleteMessage(ref, messageIdOf(req));
-      return { queue: ref.name, deleted: messageIdOf(req) };
-    } catch (e) {
-      return errorReply(reply, e);
-    }
-  });
-
-  app.post('/api/queues/:name/messages/:id/move', change, async (req, reply) => {
-    const parsed = moveBody.safeParse(req.body);
-    if (!parsed.success || (parsed.data.queue === undefined) === (parsed.data.topic === undefined)) {
-      return errorReply(reply, new QmqError('REQUEST_INVALID', 'a move names its target as {"queue": "NAME"} or {"topic": "NAME"}'));
-    }
-    const to: DestinationRef = parsed.data.queue !== undefined ? { kind: 'queue', name: parsed.data.queue } : { kind: 'topic', name: parsed.data.topic! };
-    try {
-      const moved = await source.core().moveMessage(queueOf(req), messageIdOf(req), to);
-      return { messageId: messageIdOf(req), movedTo: `${moved.kind}://${moved.name}` };
-    } catch (e) {
-      return errorReply(reply, e);
-    }
-  });
-
-  app.post('/api/queues/:name/messages/:id/retry', change, async (req, reply) => {
-    try {
-      const moved = await source.core().moveMessage(queueOf(req), messageIdOf(req));
-      return { messageId: messageIdOf(req), movedTo: `${moved.kind}://${moved.name}` };
-    } catch (e) {
-      return errorReply(reply, e);
-    }
-  });
-
-  app.post('/api/queues/:name/retry', change, async (req, reply) => {
-    try {
-      const ref = queueOf(req);
-      return { queue: ref.name, retried: await source.core().retryMessages(ref) };
-    } catch (e) {
-      return errorReply(reply, e);
-    }
-  });
-
-  for (const [path, refOf] of [['/api/queues/:name', queueOf], ['/api/topics/:name', topicOf]] as const) {
-    app.delete(path, change, async (req, reply) => {
+  /** A handler whose failures (a QmqError, validation included) become the JSON error reply. */
+  const answer =
+    (fn: (req: FastifyRequest) => Promise<object> | object) =>
+    async (req: FastifyRequest, reply: FastifyReply): Promise<object> => {
       try {
-        const ref = refOf(req);
-        await source.core().deleteDestination(ref);
-        return { deleted: `${ref.kind}://${ref.name}` };
+        return await fn(req);
       } catch (e) {
         return errorReply(reply, e);
       }
-    });
+    };
+  const invalid = (message: string) => new QmqError('REQUEST_INVALID', message);
+  const messageIdOf = (req: FastifyRequest) => (req.params as { id: string }).id;
+  const key = (ref: DestinationRef) => `${ref.kind}://${ref.name}`;
 
-    app.post(`${path}/messages`, change, async (req, reply) => {
-      const parsed = sendBody.safeParse(req.body);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0];
-        return errorReply(reply, new QmqError('REQUEST_INVALID', `invalid message: ${issue.path.join('.') || 'body'}: ${issue.message}`));
-      }
-      const p = parsed.data;
-      try {
-        const core = source.core();
+  app.get(
+    '/api/destinations',
+    read,
+    answer(() => {
+      source.core();
+      return { destinations: source.destinations().filter((d) => d.kind === 'queue' || d.kind === 'topic') };
+    }),
+  );
+
+  app.get('/api/connections', read, answer(() => ({ connections: source.core().connectionStats() })));
+
+  app.get(
+    '/api/queues/:name/messages',
+    read,
+    answer(async (req) => {
+      const raw = (req.query as { limit?: string }).limit;
+      const limit = raw === undefined ? DEFAULT_BROWSE_LIMIT : Number(raw);
+      if (!Number.isInteger(limit) || limit < 1 || limit > MAX_BROWSE_LIMIT) throw invalid(`limit must be a whole number from 1 to ${MAX_BROWSE_LIMIT}, not '${raw}'`);
+      const ref = queueOf(req);
+      const messages = await source.core().browseQueue(ref, limit);
+      return { queue: ref.name, messages: messages.map((m) => messageJson(m.seq, m.message)) };
+    }),
+  );
+
+  app.post('/api/queues/:name/purge', change, answer(async (req) => ({ queue: queueOf(req).name, purged: await source.core().purgeQueue(queueOf(req)) })));
+
+  app.delete(
+    '/api/queues/:name/messages/:id',
+    change,
+    answer(async (req) => {
+      await source.core().deleteMessage(queueOf(req), messageIdOf(req));
+      return { queue: queueOf(req).name, deleted: messageIdOf(req) };
+    }),
+  );
+
+  app.post(
+    '/api/queues/:name/messages/:id/move',
+    change,
+    answer(async (req) => {
+      const parsed = moveBody.safeParse(req.body);
+      if (!parsed.success || (parsed.data.queue === undefined) === (parsed.data.topic === undefined)) throw invalid('a move names its target as {"queue": "NAME"} or {"topic": "NAME"}');
+      const to: DestinationRef = parsed.data.queue !== undefined ? { kind: 'queue', name: parsed.data.queue } : { kind: 'topic', name: parsed.data.topic! };
+      return { messageId: messageIdOf(req), movedTo: key(await source.core().moveMessage(queueOf(req), messageIdOf(req), to)) };
+    }),
+  );
+
+  app.post(
+    '/api/queues/:name/messages/:id/retry',
+    change,
+    answer(async (req) => ({ messageId: messageIdOf(req), movedTo: key(await source.core().moveMessage(queueOf(req), messageIdOf(req))) })),
+  );
+
+  app.post('/api/queues/:name/retry', change, answer(async (req) => ({ queue: queueOf(req).name, retried: await source.core().retryMessages(queueOf(req)) })));
+
+  for (const [path, refOf] of [['/api/queues/:name', queueOf], ['/api/topics/:name', topicOf]] as const) {
+    app.delete(
+      path,
+      change,
+      answer(async (req) => {
+        await source.core().deleteDestination(refOf(req));
+        return { deleted: key(refOf(req)) };
+      }),
+    );
+
+    app.post(
+      `${path}/messages`,
+      change,
+      answer(async (req) => {
+        const parsed = sendBody.safeParse(req.body);
+        if (!parsed.success) {
+          const issue = parsed.error.issues[0];
+          throw invalid(`invalid message: ${issue.path.join('.') || 'body'}: ${issue.message}`);
+        }
+        const p = parsed.data;
         const creds = adminAccess(source.authentication(), req.headers.authorization, true);
-        const conn = core.connect({
+        // Sent as the caller, so the broker's authorization map applies to it as to any client.
+        const conn = source.core().connect({
           remoteAddress: `${req.ip} (HTTP)`,
           protocol: 'http',
           ...(creds.allowed && creds.login !== undefined ? { login: creds.login, passcode: creds.passcode } : {}),
@@ -239,9 +223,7 @@ export function registerDestinationsApi(app: FastifyInstance, source: Destinatio
         } finally {
           await conn.close();
         }
-      } catch (e) {
-        return errorReply(reply, e);
-      }
-    });
+      }),
+    );
   }
 }

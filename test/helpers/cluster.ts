@@ -36,6 +36,8 @@ export interface ClusterOptions {
   start?: boolean;
   /** Give every node an OpenWire connector too, on a fixed port (`ClusterNode.openwirePort`). */
   openwire?: boolean;
+  /** `schedulerSupport="true"` on <broker> (delayed delivery). */
+  schedulerSupport?: boolean;
 }
 
 export class ClusterNode extends BrokerNodeProcess<NodeStatus> {
@@ -114,12 +116,13 @@ export function clusterXml(o: {
   stompPort: number;
   openwirePort?: number;
   extra: Record<string, string>;
+  schedulerSupport?: boolean;
 }): string {
   const attrs = Object.entries(o.extra)
     .map(([k, v]) => `\n    ${k}="${v}"`)
     .join('');
   return `<?xml version="1.0" encoding="UTF-8"?>
-<broker xmlns="http://activemq.apache.org/schema/core" brokerName="${o.brokerName}" dataDirectory="\${activemq.data}">
+<broker xmlns="http://activemq.apache.org/schema/core" brokerName="${o.brokerName}" dataDirectory="\${activemq.data}"${o.schedulerSupport ? ' schedulerSupport="true"' : ''}>
 
 <persistenceAdapter>
     <replicatedLevelDB
@@ -158,7 +161,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     const configFile = path.join(dir, 'activemq.xml');
     writeFileSync(
       configFile,
-      clusterXml({ brokerName: opts.brokerName ?? 'ppgmq', replicas: opts.replicas ?? count, zkConnect: opts.zkConnect, zkPath: opts.zkPath, sync: opts.sync ?? 'quorum_disk', stompPort, openwirePort, extra }),
+      clusterXml({ brokerName: opts.brokerName ?? 'ppgmq', replicas: opts.replicas ?? count, zkConnect: opts.zkConnect, zkPath: opts.zkPath, sync: opts.sync ?? 'quorum_disk', stompPort, openwirePort, extra, schedulerSupport: opts.schedulerSupport }),
     );
     nodes.push(new ClusterNode(i, `n${i}`, dir, configFile, stompPort, httpPort, openwirePort));
   }

@@ -28,7 +28,7 @@ describe('replicated cluster: election and quorum loss', { timeout: 120_000 }, (
   });
 
   it('scenario 1: three nodes elect exactly one master; slaves accept no clients; status --zk shows the group', async () => {
-    cluster = await startCluster({ zkConnect: zk.connectString, zkPath });
+    cluster = await startCluster({ zkConnect: zk.connectString, zkPath, schedulerSupport: true });
     const { master } = await cluster.waitForMaster({ slaves: 2, timeoutMs: 30_000 });
     const st = await cluster.statuses();
     assert.equal(st.filter((s) => s?.role === 'master').length, 1);
@@ -56,13 +56,15 @@ describe('replicated cluster: election and quorum loss', { timeout: 120_000 }, (
     assert.equal(out.stdout.split('\n').filter((l) => /^\s+node-\w+\s+slave\s/.test(l)).length, 2, out.stdout);
   });
 
-  it('the destination API: on the master only; a deleted queue stays deleted on the next master', async () => {
+  it('the destination API: on the master only; a deleted queue stays deleted and a scheduled message is delivered by the next master', async () => {
     assert.ok(cluster);
     const { master } = await cluster.waitForMaster({ slaves: 2 });
     const api = (n: ClusterNode, method: string, path: string) =>
       fetch(`http://127.0.0.1:${n.httpPort}${path}`, { method }).then(async (r) => ({ status: r.status, json: (await r.json()) as any }));
     const c = await connect(master.url);
     for (const q of ['/queue/api.doomed', '/queue/api.kept']) for (let i = 0; i < 3; i++) await c.send(q, `m${i}`, { persistent: 'true' });
+    // Due after the kill below: the schedule is in the replicated store, so the next master sends it.
+    await c.send('/queue/api.later', 'scheduled before the failover', { persistent: 'true', AMQ_SCHEDULED_DELAY: '3000' });
     await c.close();
     for (const n of cluster.nodes.filter((x) => x !== master)) {
       const r = await api(n, 'GET', '/api/destinations');
@@ -76,6 +78,14 @@ describe('replicated cluster: election and quorum loss', { timeout: 120_000 }, (
     const names = (listed.json.destinations as { name: string; depth: number }[]).map((d) => `${d.name}:${d.depth}`);
     assert.ok(names.includes('api.kept:3'), names.join(' '));
     assert.ok(!names.some((n) => n.startsWith('api.doomed')), names.join(' '));
+    const later = await connect(next.master.url);
+    try {
+      const sub = await later.subscribe('/queue/api.later', { ack: 'auto' });
+      const got = await sub.next(30_000);
+      assert.equal(got?.text(), 'scheduled before the failover');
+    } finally {
+      await later.close();
+    }
     master.start();
     await cluster.waitForMaster({ slaves: 2, timeoutMs: 30_000 });
   });
