@@ -27,6 +27,12 @@ const needs = [
     packages: ['python3-stomp'],
   },
   {
+    name: 'the MQTT clients',
+    // MQTT tests drive Debian's mosquitto_pub/mosquitto_sub and the Eclipse Paho Python client.
+    check: () => existsSync('/usr/bin/mosquitto_pub') && existsSync('/usr/bin/mosquitto_sub') && sh("/usr/bin/python3 -c 'import paho.mqtt.client'").status === 0,
+    packages: ['mosquitto-clients', 'python3-paho-mqtt'],
+  },
+  {
     name: 'postgresql',
     // The server binaries for a throwaway cluster per run (initdb, pg_ctl), run as user postgres.
     check: () =>

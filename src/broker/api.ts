@@ -107,6 +107,8 @@ export interface Connection {
    * `lastDeliveredSequenceId`: prefetched, not consumed) and go back without counting as redelivered.
    */
   unsubscribe(subscriptionId: string, opts?: { deliveredThroughTag?: number }): void;
+  /** This connection's client id's durable subscriptions (an MQTT session resumes them). */
+  durableSubscriptions(): { name: string; destination: DestinationRef; selector?: string }[];
   /** Destroys a durable subscription and its stored messages (UNSUBSCRIBE with the name). */
   removeDurableSubscription(name: string): Promise<void>;
 

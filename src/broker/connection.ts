@@ -356,6 +356,16 @@ export class BrokerConnection implements Connection {
     this.svc.settlement.returnAll(c, deliveredThroughTag);
   }
 
+  durableSubscriptions(): { name: string; destination: DestinationRef; selector?: string }[] {
+    this.assertOpen();
+    const out: { name: string; destination: DestinationRef; selector?: string }[] = [];
+    for (const s of this.svc.durables.byKey.values()) {
+      if (s.record.clientId !== this.clientId) continue;
+      out.push({ name: s.record.name, destination: s.record.destination, ...(s.record.selector ? { selector: s.record.selector } : {}) });
+    }
+    return out;
+  }
+
   async removeDurableSubscription(name: string): Promise<void> {
     this.assertOpen();
     if (!this.clientId) throw new QmqError('CLIENT_ID_REQUIRED', 'removing a durable subscription needs a client-id on CONNECT');

@@ -34,6 +34,7 @@ export function buildProgram(): Command {
     .option('--stomp-port <n>', 'STOMP TCP port when no config is given (0 = any free port)', intArg('--stomp-port'))
     .option('--ws-port <n>', 'STOMP WebSocket port when no config is given (0 = any free port)', intArg('--ws-port'))
     .option('--openwire-port <n>', 'OpenWire (ActiveMQ JMS clients) port when no config is given (0 = any free port)', intArg('--openwire-port'))
+    .option('--mqtt-port <n>', 'also serve MQTT 3.1.1 on this port when no config is given (ActiveMQ uses 1883; 0 = any free port)', intArg('--mqtt-port'))
     .option('--host <host>', 'address to listen on when no config is given', '127.0.0.1')
     .option('--ignore-unsupported-connectors', 'warn about (instead of failing on) connectors for protocols not built yet, e.g. amqp')
     .option('--log-format <fmt>', 'json or pretty (default: pretty on a terminal)')

@@ -14,6 +14,8 @@ export interface StartOptions {
   stompPort?: number;
   wsPort?: number;
   openwirePort?: number;
+  /** Adds an MQTT connector on this port (none by default). */
+  mqttPort?: number;
   host: string;
   ignoreUnsupportedConnectors?: boolean;
   logFormat?: LogFormat;
@@ -32,6 +34,7 @@ export function resolveStartConfig(opts: StartOptions, env: NodeJS.ProcessEnv): 
       const port = c.scheme === 'ws' ? opts.wsPort : c.scheme === 'tcp' ? opts.openwirePort : opts.stompPort;
       return { ...c, host: opts.host, port: port ?? c.port };
     });
+    if (opts.mqttPort !== undefined) connectors.push({ name: 'mqtt', uri: `mqtt://${opts.host}:${opts.mqttPort}`, scheme: 'mqtt', host: opts.host, port: opts.mqttPort, options: {} });
     loaded = { config: { ...base, transportConnectors: connectors }, warnings: [] };
   }
   if (opts.httpPort !== undefined) loaded.config = { ...loaded.config, http: { ...loaded.config.http, port: opts.httpPort } };

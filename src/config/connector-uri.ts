@@ -4,12 +4,14 @@
  */
 import type { ConnectorScheme, TransportConnectorConfig } from './types.js';
 
-export const SUPPORTED_SCHEMES: readonly ConnectorScheme[] = ['tcp', 'nio', 'ssl', 'nio+ssl', 'stomp', 'stomp+nio', 'stomp+ssl', 'stomp+nio+ssl', 'ws', 'wss'];
+export const SUPPORTED_SCHEMES: readonly ConnectorScheme[] = [
+  'tcp', 'nio', 'ssl', 'nio+ssl', 'stomp', 'stomp+nio', 'stomp+ssl', 'stomp+nio+ssl', 'ws', 'wss', 'mqtt', 'mqtt+nio', 'mqtt+ssl', 'mqtt+nio+ssl',
+];
 
-/** Schemes ActiveMQ has that QuorumMQ does not serve yet (DESIGN §1: MQTT and AMQP come later). */
+/** Schemes ActiveMQ has that QuorumMQ does not serve yet (DESIGN §1: AMQP comes later). */
 export const KNOWN_UNSUPPORTED_SCHEMES: readonly string[] = [
   'amqp', 'amqp+nio', 'amqp+ssl', 'amqp+nio+ssl', 'amqp+ws', 'amqp+wss',
-  'mqtt', 'mqtt+nio', 'mqtt+ssl', 'mqtt+nio+ssl', 'mqtt+ws', 'mqtt+wss', 'auto', 'auto+nio', 'auto+ssl',
+  'mqtt+ws', 'mqtt+wss', 'auto', 'auto+nio', 'auto+ssl',
   'auto+nio+ssl', 'http', 'https', 'udp', 'vm', 'stomp+ws', 'stomp+wss',
 ];
 

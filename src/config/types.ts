@@ -62,7 +62,21 @@ export interface JdbcPersistence {
 export type PersistenceConfig = MemoryPersistence | JournalPersistence | ReplicatedPersistence | JdbcPersistence;
 
 /** `tcp`, `nio` and their `+ssl`/`ssl` forms are OpenWire, as in ActiveMQ; the `stomp` ones and `ws` are STOMP. */
-export type ConnectorScheme = 'tcp' | 'nio' | 'ssl' | 'nio+ssl' | 'stomp' | 'stomp+nio' | 'stomp+ssl' | 'stomp+nio+ssl' | 'ws' | 'wss';
+export type ConnectorScheme =
+  | 'tcp'
+  | 'nio'
+  | 'ssl'
+  | 'nio+ssl'
+  | 'stomp'
+  | 'stomp+nio'
+  | 'stomp+ssl'
+  | 'stomp+nio+ssl'
+  | 'ws'
+  | 'wss'
+  | 'mqtt'
+  | 'mqtt+nio'
+  | 'mqtt+ssl'
+  | 'mqtt+nio+ssl';
 
 export interface TransportConnectorConfig {
   name: string;

@@ -7,6 +7,8 @@ import { QmqError } from '../util/errors.js';
 import { createLogger, type Logger } from '../util/logger.js';
 import { listenTcp } from '../protocol/stomp/tcp-listener.js';
 import { listenOpenWire } from '../protocol/openwire/tcp-listener.js';
+import { MqttShared } from '../protocol/mqtt/session.js';
+import { listenMqtt } from '../protocol/mqtt/tcp-listener.js';
 import { listenWebSocket } from '../protocol/stomp/ws-listener.js';
 import type { Listener } from '../protocol/listener.js';
 import type { StompServerOptions } from '../protocol/stomp/session-types.js';
@@ -40,6 +42,7 @@ export interface BoundConnector {
 export class Broker {
   private listeners: Array<{ connector: BoundConnector; listener: Listener }> = [];
   private http: { app: FastifyInstance; port: number } | undefined;
+  private mqttShared = new MqttShared();
   private stopping: Promise<void> | undefined;
   private readonly startedAt = Date.now();
   private currentCore: BrokerCore | undefined;
@@ -188,6 +191,8 @@ export class Broker {
 
   private async openListeners(core: BrokerCore): Promise<void> {
     const options = this.stompOptions(core);
+    // MQTT client ids and retained messages belong to one master's term, like its core.
+    this.mqttShared = new MqttShared();
     for (const c of this.config.transportConnectors) {
       const listener = await this.listen(c, options);
       const scheme = c.scheme;
@@ -224,6 +229,23 @@ export class Broker {
         return listenTcp(c.host, c.port, options, tlsFilesFor(c));
       case 'ws':
         return listenWebSocket(c.host, c.port, options);
+      case 'mqtt':
+      case 'mqtt+nio':
+      case 'mqtt+ssl':
+      case 'mqtt+nio+ssl':
+        return listenMqtt(
+          c.host,
+          c.port,
+          {
+            broker: options.broker,
+            clock: this.clock,
+            logger: this.logger.child({ component: 'mqtt' }),
+            shared: this.mqttShared,
+            maxPacketBytes: connectorNumber(c, 'wireFormat.maxFrameSize', 256 * 1024 * 1024),
+            connectTimeoutMs: connectorNumber(c, 'transport.connectAttemptTimeout', 30_000),
+          },
+          c.scheme.endsWith('ssl') ? tlsFilesFor(c) : undefined,
+        );
       case 'wss':
         throw new QmqError('CONFIG_UNSUPPORTED', `connector "${c.name}" (${c.uri}): wss:// is not supported yet; use ws:// behind a TLS proxy`);
     }

@@ -15,6 +15,8 @@ export interface BrokerProcess {
   wsPort: number;
   /** OpenWire (`tcp://`) port. */
   openwirePort: number;
+  /** MQTT port, when the config has an `mqtt://` connector (else 0). */
+  mqttPort: number;
   httpPort: number;
   dataDir: string;
   /** Everything the process wrote, for assertions and for failure messages. */
@@ -89,6 +91,7 @@ export async function startBroker(opts: StartBrokerOptions = {}): Promise<Broker
     stompPort: portOf('stomp'),
     wsPort: portOf('ws'),
     openwirePort: portOf('tcp'),
+    mqttPort: portOf('mqtt'),
     httpPort,
     dataDir,
     output: () => out,

@@ -8,10 +8,10 @@ import stompit from 'stompit';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
-/** Runs a stomp.py scenario (Debian's python3-stomp, through /usr/bin/python3). */
-export function stompPy(port: number, scenario: string, ...args: string[]): Promise<any> {
+/** Runs one of the Python client scripts in test/clients through Debian's /usr/bin/python3 and parses its last line as JSON. */
+function runPythonClient(label: string, script: string, port: number, scenario: string, args: string[]): Promise<any> {
   return new Promise((resolve, reject) => {
-    const child = spawn('/usr/bin/python3', [path.join(HERE, '../clients/stomppy_client.py'), String(port), scenario, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('/usr/bin/python3', [path.join(HERE, '../clients', script), String(port), scenario, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));
@@ -19,14 +19,40 @@ export function stompPy(port: number, scenario: string, ...args: string[]): Prom
     const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
     child.on('exit', (code) => {
       clearTimeout(timer);
-      if (code !== 0) reject(new Error(`stomp.py ${scenario} exited ${code}: ${err}${out}`));
+      if (code !== 0) reject(new Error(`${label} ${scenario} exited ${code}: ${err}${out}`));
       else {
         try {
           resolve(JSON.parse(out.trim().split('\n').pop()!));
         } catch (e) {
-          reject(new Error(`stomp.py ${scenario} printed no JSON: ${out} ${err}`));
+          reject(new Error(`${label} ${scenario} printed no JSON: ${out} ${err}`));
         }
       }
+    });
+  });
+}
+
+/** Runs a stomp.py scenario (Debian's python3-stomp, through /usr/bin/python3). */
+export function stompPy(port: number, scenario: string, ...args: string[]): Promise<any> {
+  return runPythonClient('stomp.py', 'stomppy_client.py', port, scenario, args);
+}
+
+/** Runs a Paho MQTT scenario (Debian's python3-paho-mqtt, through /usr/bin/python3). */
+export function pahoMqtt(port: number, scenario: string, ...args: string[]): Promise<any> {
+  return runPythonClient('paho', 'paho_client.py', port, scenario, args);
+}
+
+/** Runs one of Debian's mosquitto-clients (`mosquitto_pub`, `mosquitto_sub`) to completion. */
+export function mosquitto(tool: 'mosquitto_pub' | 'mosquitto_sub', args: string[], timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(`/usr/bin/${tool}`, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
     });
   });
 }

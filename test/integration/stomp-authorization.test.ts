@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cleanupTemp, startBrokerWithConfig, type BrokerProcess } from '../helpers/broker-process.js';
 import { runProbe } from '../helpers/java-openwire.js';
-import { collect, publishWithReceipt, stompJs, stompitConnect, stompitSend } from '../helpers/third-party.js';
+import { collect, pahoMqtt, publishWithReceipt, stompJs, stompitConnect, stompitSend } from '../helpers/third-party.js';
 import { waitFor } from '../helpers/wait.js';
 
 const CONFIG = `<broker xmlns="http://activemq.apache.org/schema/core" brokerName="authz">
@@ -25,6 +25,7 @@ const CONFIG = `<broker xmlns="http://activemq.apache.org/schema/core" brokerNam
             <authorizationEntry queue=">" read="admins" write="admins" admin="admins"/>
             <authorizationEntry queue="USERS.>" read="users" write="users" admin="users"/>
             <authorizationEntry topic=">" read="admins" write="admins" admin="admins"/>
+            <authorizationEntry topic="USERS.>" read="users" write="users" admin="users"/>
             <authorizationEntry topic="ActiveMQ.Advisory.>" read="users,anonymous" write="users,anonymous" admin="users,anonymous"/>
           </authorizationEntries>
           <tempDestinationAuthorizationEntry>
@@ -37,6 +38,7 @@ const CONFIG = `<broker xmlns="http://activemq.apache.org/schema/core" brokerNam
   <transportConnectors>
     <transportConnector name="stomp" uri="stomp://127.0.0.1:0"/>
     <transportConnector name="openwire" uri="tcp://127.0.0.1:0"/>
+    <transportConnector name="mqtt" uri="mqtt://127.0.0.1:0"/>
   </transportConnectors>
 </broker>`;
 
@@ -109,5 +111,16 @@ describe('<authorizationPlugin> for OpenWire (the ActiveMQ Java client)', () => 
     const e = refused.events.find((x) => x.event === 'error');
     assert.equal(e?.class, 'javax.jms.JMSSecurityException');
     assert.match(String(e?.message), /User app is not authorized to (write to|create): queue:\/\/orders\.ow/);
+  });
+});
+
+describe('<simpleAuthenticationPlugin> and <authorizationPlugin> for MQTT (Paho)', () => {
+  test('a wrong password is CONNACK 5, as ActiveMQ answers; a refused publish ends the connection unacknowledged', async () => {
+    const wrong = await pahoMqtt(broker.mqttPort, 'publish', 'USERS/mq', 'x', '1', 'app', 'nope');
+    assert.deepEqual(wrong, { connack: 5 });
+    const ok = await pahoMqtt(broker.mqttPort, 'publish', 'USERS/mq', 'allowed', '1', 'app', 'apppw');
+    assert.deepEqual(ok, { connack: 0, completed: true });
+    const refused = await pahoMqtt(broker.mqttPort, 'publish', 'orders/mq', 'refused', '1', 'app', 'apppw');
+    assert.deepEqual(refused, { connack: 0, completed: false }, 'no PUBACK for a publish the map forbids');
   });
 });
