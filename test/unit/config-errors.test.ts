@@ -81,9 +81,9 @@ const cases: { name: string; xml: string; code?: ErrorCodeName; patterns: RegExp
   },
   {
     name: 'unsupported scheme is CONFIG_UNSUPPORTED',
-    xml: doc('<broker><transportConnectors>', '<transportConnector name="mq" uri="mqtt://0.0.0.0:1883"/>', '</transportConnectors></broker>'),
+    xml: doc('<broker><transportConnectors>', '<transportConnector name="mq" uri="amqp://0.0.0.0:5672"/>', '</transportConnectors></broker>'),
     code: 'CONFIG_UNSUPPORTED',
-    patterns: [/^activemq\.xml:2: connector "mq" \(mqtt:\/\/0\.0\.0\.0:1883\): scheme "mqtt" is not supported yet/],
+    patterns: [/^activemq\.xml:2: connector "mq" \(amqp:\/\/0\.0\.0\.0:5672\): scheme "amqp" is not supported yet/],
   },
   {
     name: 'malformed XML names line and column',

@@ -35,7 +35,7 @@ test('connector URIs', () => {
     options: { 'transport.hbGracePeriodMultiplier': '1.5', needClientAuth: 'true' },
   });
   const bad: [string, boolean, RegExp][] = [
-    ['mqtt+ssl://0.0.0.0:8883', true, /scheme "mqtt\+ssl" is not supported yet/],
+    ['mqtt+ws://0.0.0.0:1884', true, /scheme "mqtt\+ws" is not supported yet/],
     ['auto://0.0.0.0:5671', true, /scheme "auto" is not supported yet/],
     ['gopher://h:70', true, /scheme "gopher" is unknown/],
     ['stomp://h:99999', false, /out of range/],
