@@ -11,12 +11,14 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { cleanupTemp, startBrokerWithConfig, tempDir, type BrokerProcess } from '../helpers/broker-process.js';
 import { runProbe } from '../helpers/java-openwire.js';
+import { mosquitto } from '../helpers/third-party.js';
 import { waitFor } from '../helpers/wait.js';
 
 let broker: BrokerProcess;
 let dir: string;
 let stompTlsPort: number;
 let openwireTlsPort: number;
+let mqttTlsPort: number;
 
 before(async () => {
   dir = tempDir('qmq-tls-');
@@ -30,6 +32,7 @@ before(async () => {
     <transportConnector name="stomp" uri="stomp://127.0.0.1:0"/>
     <transportConnector name="stomp-tls" uri="stomp+ssl://127.0.0.1:0?keyFile=${key}&amp;certFile=${cert}"/>
     <transportConnector name="openwire-tls" uri="ssl://127.0.0.1:0?keyFile=${key}&amp;certFile=${cert}"/>
+    <transportConnector name="mqtt-tls" uri="mqtt+ssl://127.0.0.1:0?keyFile=${key}&amp;certFile=${cert}"/>
   </transportConnectors>
 </broker>`,
     dir,
@@ -39,6 +42,7 @@ before(async () => {
   const portOf = (scheme: string) => Number(new URL(urls.find((u) => u.startsWith(`${scheme}://`))!.replace(/^[a-z+]+:/, 'http:')).port);
   stompTlsPort = portOf('stomp+ssl');
   openwireTlsPort = portOf('ssl');
+  mqttTlsPort = portOf('mqtt+ssl');
 });
 
 after(async () => {
@@ -75,4 +79,24 @@ test('OpenWire over TLS (ssl://) with the Java client trusting the broker certif
   assert.equal(untrusted.code, 2);
   // The JVM reports the refused handshake either as PKIX path building or as the closed engine.
   assert.match(JSON.stringify(untrusted.events), /Could not connect to broker URL: ssl:.*(PKIX|certification path|SSLHandshake|outbound has closed)/i);
+});
+
+test('MQTT over TLS (mqtt+ssl://) with mosquitto trusting the broker certificate; without the CA it is refused', async () => {
+  const ca = path.join(dir, 'broker.crt');
+  const base = ['-h', '127.0.0.1', '-p', String(mqttTlsPort), '--cafile', ca, '--insecure'];
+  const sub = mosquitto('mosquitto_sub', [...base, '-t', 'tls/mq', '-C', '1', '-W', '15', '-q', '1']);
+  await waitFor('the TLS subscriber', async () => {
+    const r = (await (await fetch(`http://127.0.0.1:${broker.httpPort}/api/connections`)).json()) as { connections: { protocol: string }[] };
+    return r.connections.some((c) => c.protocol.startsWith('mqtt')) || undefined;
+  });
+  const pub = await mosquitto('mosquitto_pub', [...base, '-t', 'tls/mq', '-m', 'over tls', '-q', '1']);
+  assert.equal(pub.code, 0, pub.stderr);
+  assert.equal((await sub).stdout.trim(), 'over tls');
+  // --insecure only skips the host name check: trusting another CA, the broker's chain fails.
+  const otherKey = path.join(dir, 'other.key');
+  const otherCa = path.join(dir, 'other.crt');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', otherKey, '-out', otherCa, '-days', '2', '-subj', '/CN=other'], { stdio: 'ignore' });
+  const untrusted = await mosquitto('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(mqttTlsPort), '--cafile', otherCa, '--insecure', '-t', 'tls/mq', '-m', 'x']);
+  assert.notEqual(untrusted.code, 0);
+  assert.match(untrusted.stderr, /TLS|certificate|verify/i);
 });
