@@ -38,6 +38,8 @@ export interface ClusterOptions {
   openwire?: boolean;
   /** `schedulerSupport="true"` on <broker> (delayed delivery). */
   schedulerSupport?: boolean;
+  /** Give every node an MQTT connector too, on a fixed port (`ClusterNode.mqttPort`). */
+  mqtt?: boolean;
 }
 
 export class ClusterNode extends BrokerNodeProcess<NodeStatus> {
@@ -49,6 +51,7 @@ export class ClusterNode extends BrokerNodeProcess<NodeStatus> {
     stompPort: number,
     httpPort: number,
     readonly openwirePort?: number,
+    readonly mqttPort?: number,
   ) {
     super(name, dir, configFile, stompPort, httpPort);
   }
@@ -115,6 +118,7 @@ export function clusterXml(o: {
   sync: string;
   stompPort: number;
   openwirePort?: number;
+  mqttPort?: number;
   extra: Record<string, string>;
   schedulerSupport?: boolean;
 }): string {
@@ -137,7 +141,8 @@ export function clusterXml(o: {
 
     <transportConnectors>
         <transportConnector name="stomp" uri="stomp://127.0.0.1:${o.stompPort}"/>${o.openwirePort === undefined ? '' : `
-        <transportConnector name="openwire" uri="tcp://127.0.0.1:${o.openwirePort}"/>`}
+        <transportConnector name="openwire" uri="tcp://127.0.0.1:${o.openwirePort}"/>`}${o.mqttPort === undefined ? '' : `
+        <transportConnector name="mqtt" uri="mqtt://127.0.0.1:${o.mqttPort}"/>`}
     </transportConnectors>
 </broker>
 `;
@@ -153,6 +158,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     const stompPort = await freePort();
     const httpPort = await freePort();
     const openwirePort = opts.openwire ? await freePort() : undefined;
+    const mqttPort = opts.mqtt ? await freePort() : undefined;
     const extra: Record<string, string> = {
       zkSessionTimeout: opts.zkSessionTimeout ?? '2s',
       ...(opts.syncTimeout ? { syncTimeout: opts.syncTimeout } : {}),
@@ -161,9 +167,9 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     const configFile = path.join(dir, 'activemq.xml');
     writeFileSync(
       configFile,
-      clusterXml({ brokerName: opts.brokerName ?? 'ppgmq', replicas: opts.replicas ?? count, zkConnect: opts.zkConnect, zkPath: opts.zkPath, sync: opts.sync ?? 'quorum_disk', stompPort, openwirePort, extra, schedulerSupport: opts.schedulerSupport }),
+      clusterXml({ brokerName: opts.brokerName ?? 'ppgmq', replicas: opts.replicas ?? count, zkConnect: opts.zkConnect, zkPath: opts.zkPath, sync: opts.sync ?? 'quorum_disk', stompPort, openwirePort, mqttPort, extra, schedulerSupport: opts.schedulerSupport }),
     );
-    nodes.push(new ClusterNode(i, `n${i}`, dir, configFile, stompPort, httpPort, openwirePort));
+    nodes.push(new ClusterNode(i, `n${i}`, dir, configFile, stompPort, httpPort, openwirePort, mqttPort));
   }
   if (opts.start ?? true) for (const n of nodes) n.start();
   return new Cluster(nodes, opts);

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { connect } from '../../src/client/index.js';
 import { cleanupTemp, runCli } from '../helpers/broker-process.js';
 import { startCluster, Workload, type Cluster, type ClusterNode } from '../helpers/cluster.js';
+import { pahoMqtt } from '../helpers/third-party.js';
 import { waitFor } from '../helpers/wait.js';
 import { sharedZooKeeper, uniqueZkPath, type SharedZooKeeper } from '../helpers/zookeeper.js';
 
@@ -28,7 +29,7 @@ describe('replicated cluster: election and quorum loss', { timeout: 120_000 }, (
   });
 
   it('scenario 1: three nodes elect exactly one master; slaves accept no clients; status --zk shows the group', async () => {
-    cluster = await startCluster({ zkConnect: zk.connectString, zkPath, schedulerSupport: true });
+    cluster = await startCluster({ zkConnect: zk.connectString, zkPath, schedulerSupport: true, mqtt: true });
     const { master } = await cluster.waitForMaster({ slaves: 2, timeoutMs: 30_000 });
     const st = await cluster.statuses();
     assert.equal(st.filter((s) => s?.role === 'master').length, 1);
@@ -56,13 +57,18 @@ describe('replicated cluster: election and quorum loss', { timeout: 120_000 }, (
     assert.equal(out.stdout.split('\n').filter((l) => /^\s+node-\w+\s+slave\s/.test(l)).length, 2, out.stdout);
   });
 
-  it('the destination API: on the master only; a deleted queue stays deleted and a scheduled message is delivered by the next master', async () => {
+  it('after kill -9 of the master, the next one has the deletes, the schedule and MQTT sessions of the first', async () => {
     assert.ok(cluster);
     const { master } = await cluster.waitForMaster({ slaves: 2 });
     const api = (n: ClusterNode, method: string, path: string) =>
       fetch(`http://127.0.0.1:${n.httpPort}${path}`, { method }).then(async (r) => ({ status: r.status, json: (await r.json()) as any }));
     const c = await connect(master.url);
     for (const q of ['/queue/api.doomed', '/queue/api.kept']) for (let i = 0; i < 3; i++) await c.send(q, `m${i}`, { persistent: 'true' });
+    // An MQTT persistent session, away while a QoS 1 message is published for it.
+    const session = await pahoMqtt(master.mqttPort!, 'subscribe', 'cluster-mqtt', '0', 'cluster/alerts', '1');
+    assert.deepEqual(session.subacks, [[1]]);
+    const published = await pahoMqtt(master.mqttPort!, 'publish', 'cluster/alerts', 'disk full', '1');
+    assert.deepEqual(published, { connack: 0, completed: true });
     // Due after the kill below: the schedule is in the replicated store, so the next master sends it.
     await c.send('/queue/api.later', 'scheduled before the failover', { persistent: 'true', AMQ_SCHEDULED_DELAY: '3000' });
     await c.close();
@@ -86,6 +92,9 @@ describe('replicated cluster: election and quorum loss', { timeout: 120_000 }, (
     } finally {
       await later.close();
     }
+    const resumed = await pahoMqtt(next.master.mqttPort!, 'receive', 'cluster-mqtt', '0', '1', '15');
+    assert.equal(resumed.sessionPresent, true, 'the session is in the replicated store');
+    assert.deepEqual(resumed.messages.map((m: { payload: string }) => m.payload), ['disk full']);
     master.start();
     await cluster.waitForMaster({ slaves: 2, timeoutMs: 30_000 });
   });
