@@ -7,9 +7,12 @@ import { QmqError } from '../util/errors.js';
 import { createLogger, type Logger } from '../util/logger.js';
 import { listenTcp } from '../protocol/stomp/tcp-listener.js';
 import { listenOpenWire } from '../protocol/openwire/tcp-listener.js';
-import { MqttShared } from '../protocol/mqtt/session.js';
+import { MqttShared, type MqttServerOptions } from '../protocol/mqtt/session.js';
+import type { BrokerCoreApi } from '../broker/api.js';
 import { listenMqtt } from '../protocol/mqtt/tcp-listener.js';
-import { listenWebSocket } from '../protocol/stomp/ws-listener.js';
+import { listenWebSocket } from '../protocol/ws-listener.js';
+import { stompOverWebSocket } from '../protocol/stomp/ws-protocol.js';
+import { mqttOverWebSocket } from '../protocol/mqtt/ws-protocol.js';
 import type { Listener } from '../protocol/listener.js';
 import type { StompServerOptions } from '../protocol/stomp/session-types.js';
 import { startHttp } from '../admin/http-server.js';
@@ -204,6 +207,18 @@ export class Broker {
     }
   }
 
+  private mqttOptions(c: TransportConnectorConfig, broker: BrokerCoreApi): MqttServerOptions {
+    return {
+      broker,
+      clock: this.clock,
+      logger: this.logger.child({ component: 'mqtt' }),
+      shared: this.mqttShared,
+      // ActiveMQ's MQTT transport options, in the connector's URI.
+      maxPacketBytes: connectorNumber(c, 'wireFormat.maxFrameSize', 256 * 1024 * 1024),
+      connectTimeoutMs: connectorNumber(c, 'transport.connectAttemptTimeout', 30_000),
+    };
+  }
+
   private listen(c: TransportConnectorConfig, options: StompServerOptions): Promise<Listener> {
     switch (c.scheme) {
       case 'tcp':
@@ -228,24 +243,16 @@ export class Broker {
       case 'stomp+nio+ssl':
         return listenTcp(c.host, c.port, options, tlsFilesFor(c));
       case 'ws':
-        return listenWebSocket(c.host, c.port, options);
+        // As ActiveMQ's ws:// connector: STOMP, and MQTT for clients that ask for it.
+        return listenWebSocket(c.host, c.port, options.limits.maxBodyBytes + options.limits.maxHeaderBytes + 16, [
+          stompOverWebSocket(options),
+          mqttOverWebSocket(this.mqttOptions(c, options.broker)),
+        ]);
       case 'mqtt':
       case 'mqtt+nio':
       case 'mqtt+ssl':
       case 'mqtt+nio+ssl':
-        return listenMqtt(
-          c.host,
-          c.port,
-          {
-            broker: options.broker,
-            clock: this.clock,
-            logger: this.logger.child({ component: 'mqtt' }),
-            shared: this.mqttShared,
-            maxPacketBytes: connectorNumber(c, 'wireFormat.maxFrameSize', 256 * 1024 * 1024),
-            connectTimeoutMs: connectorNumber(c, 'transport.connectAttemptTimeout', 30_000),
-          },
-          c.scheme.endsWith('ssl') ? tlsFilesFor(c) : undefined,
-        );
+        return listenMqtt(c.host, c.port, this.mqttOptions(c, options.broker), c.scheme.endsWith('ssl') ? tlsFilesFor(c) : undefined);
       case 'wss':
         throw new QmqError('CONFIG_UNSUPPORTED', `connector "${c.name}" (${c.uri}): wss:// is not supported yet; use ws:// behind a TLS proxy`);
     }

@@ -12,8 +12,8 @@ import time
 import paho.mqtt.client as mqtt
 
 
-def client(client_id, clean_session, user=None, password=None):
-    c = mqtt.Client(client_id=client_id, clean_session=clean_session, protocol=mqtt.MQTTv311)
+def client(client_id, clean_session, user=None, password=None, transport="tcp"):
+    c = mqtt.Client(client_id=client_id, clean_session=clean_session, protocol=mqtt.MQTTv311, transport=transport)
     if user is not None:
         c.username_pw_set(user, password)
     state = {"connack": None, "session_present": None, "messages": [], "subacks": [], "published": set()}
@@ -97,6 +97,20 @@ def main():
             out = {"connack": state["connack"]}
         c.disconnect()
         c.loop_stop()
+    elif scenario == "ws-echo":
+        # ws-echo TOPIC PAYLOAD: over WebSocket (subprotocol "mqtt"), subscribe at QoS 1, publish, receive it back.
+        topic, payload = args[0], args[1]
+        c, state, connected = client("", True, transport="websockets")
+        c.connect("127.0.0.1", port, keepalive=30)
+        c.loop_start()
+        connected.wait(10)
+        c.subscribe(topic, 1)
+        wait(lambda: state["subacks"], 10)
+        info = c.publish(topic, payload, qos=1)
+        wait(lambda: state["messages"] and info.mid in state["published"], 10)
+        c.disconnect()
+        c.loop_stop()
+        out = {"connack": state["connack"], "subacks": state["subacks"], "messages": state["messages"]}
     elif scenario == "will-then-drop":
         # will-then-drop WILL_TOPIC WILL_PAYLOAD: connect with a will, then drop the socket without DISCONNECT.
         c, state, connected = client("will-holder", True)

@@ -14,6 +14,7 @@ const CONFIG = `<broker xmlns="http://activemq.apache.org/schema/core" brokerNam
   <transportConnectors>
     <transportConnector name="stomp" uri="stomp://127.0.0.1:0"/>
     <transportConnector name="mqtt" uri="mqtt://127.0.0.1:0?transport.connectAttemptTimeout=2000"/>
+    <transportConnector name="ws" uri="ws://127.0.0.1:0"/>
   </transportConnectors>
 </broker>`;
 
@@ -73,6 +74,14 @@ describe('MQTT with mosquitto and Paho', () => {
     } finally {
       await js.deactivate();
     }
+  });
+
+  test('MQTT over WebSocket: Paho with the "mqtt" subprotocol on the ws:// connector that also serves STOMP', async () => {
+    const r = await pahoMqtt(broker.wsPort, 'ws-echo', 'mq/ws/echo', 'over websocket');
+    assert.deepEqual([r.connack, r.subacks], [0, [[1]]]);
+    assert.deepEqual(r.messages.map((m: { topic: string; payload: string; qos: number }) => [m.topic, m.payload, m.qos]), [['mq/ws/echo', 'over websocket', 1]]);
+    const js = await stompJs({ wsUrl: `ws://127.0.0.1:${broker.wsPort}/` });
+    await js.deactivate();
   });
 
   test('Paho: a persistent session keeps its QoS 1 subscription; what is published while it is away waits for it', async () => {
