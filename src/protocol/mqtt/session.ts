@@ -28,7 +28,7 @@ export const QOS_PROPERTY = 'ActiveMQ.MQTT.QoS';
 const DURABLE_PREFIX = 'mqtt:';
 /** Deliveries at QoS 1 outstanding per subscription before the broker waits for PUBACKs. */
 const QOS1_WINDOW = 100;
-/** Unfinished inbound QoS 1/2 publishes after which reading pauses (producer flow control). */
+/** Unfinished inbound publishes after which reading pauses (producer flow control). */
 const MAX_PENDING_PUBLISHES = 100;
 
 /** A retained message (§3.3.1.3), kept per MQTT topic name. */
@@ -300,12 +300,8 @@ export class MqttSession implements SocketSession {
       // ActiveMQ: QoS 0 is a non-persistent message, QoS 1 and 2 persistent ones.
       persistent: p.qos > 0,
     });
-    if (p.qos === 0) {
-      // Nothing to answer: a failure can only be logged (and a refused publish ends the connection, below).
-      sent.catch((e: unknown) => this.abort(`a QoS 0 publish to "${p.topic}" failed: ${toQmqError(e).message}`));
-      return;
-    }
-    if (p.qos === 2) this.inboundQos2.add(p.packetId!);
+    // Flow control for every QoS: reading pauses while many publishes wait for the store or for
+    // memory (a send resolves only when its destinations have room).
     this.pendingPublishes++;
     if (this.pendingPublishes >= MAX_PENDING_PUBLISHES && !this.paused) {
       this.paused = true;
@@ -318,6 +314,12 @@ export class MqttSession implements SocketSession {
         this.transport.resume();
       }
     });
+    if (p.qos === 0) {
+      // Nothing to answer; a refused QoS 0 publish ends the connection like any other.
+      done.catch((e: unknown) => this.abort(`a QoS 0 publish to "${p.topic}" failed: ${toQmqError(e).message}`));
+      return;
+    }
+    if (p.qos === 2) this.inboundQos2.add(p.packetId!);
     // MQTT 3.1.1 has no negative acknowledgement: a publish the broker refuses (authorization,
     // a full store) ends the connection, and the client resends it after reconnecting.
     this.reply(done, () => this.write(encodeAck(p.qos === 1 ? PacketType.PUBACK : PacketType.PUBREC, p.packetId!)), (e) => {
