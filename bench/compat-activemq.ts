@@ -13,6 +13,7 @@ import { startQuorumMq } from './brokers/quorummq.js';
 import type { BenchBroker } from './brokers/types.js';
 import { compare, normalizeTranscript, splitFrames, type Comparison, type RawFrame, type TranscriptLine } from './compat-frames.js';
 import { compatSummary } from './compat-summary.js';
+import { SECURE_XML } from './secure-config.js';
 import { cleanupAll, sleep } from './processes.js';
 
 const C12 = 'CONNECT\naccept-version:1.2\nhost:localhost\n\n\0';
@@ -142,27 +143,6 @@ const EXPECTED: Record<string, string> = {
   durableUnsubscribeWhileActive: 'UNSUBSCRIBE with the subscription name destroys the durable subscription; ActiveMQ refuses while it is in use',
 };
 
-/** Both brokers of the secure pair get this inside <broker>: ActiveMQ's simple authentication and authorization map. */
-const SECURE_XML = `<plugins>
-  <simpleAuthenticationPlugin anonymousAccessAllowed="true">
-    <users>
-      <authenticationUser username="system" password="manager" groups="admins"/>
-      <authenticationUser username="app" password="apppw" groups="users"/>
-    </users>
-  </simpleAuthenticationPlugin>
-  <authorizationPlugin><map><authorizationMap>
-    <authorizationEntries>
-      <authorizationEntry queue=">" read="admins" write="admins" admin="admins"/>
-      <authorizationEntry queue="USERS.>" read="users" write="users" admin="users"/>
-      <authorizationEntry queue="GUEST.>" read="users,anonymous" write="users" admin="users"/>
-      <authorizationEntry topic=">" read="admins" write="admins" admin="admins"/>
-      <authorizationEntry topic="ActiveMQ.Advisory.>" read="admins,users,anonymous" write="admins,users,anonymous" admin="admins,users,anonymous"/>
-    </authorizationEntries>
-    <tempDestinationAuthorizationEntry>
-      <tempDestinationAuthorizationEntry read="users" write="users" admin="users"/>
-    </tempDestinationAuthorizationEntry>
-  </authorizationMap></map></authorizationPlugin>
-</plugins>`;
 const APP = 'CONNECT\naccept-version:1.2\nhost:localhost\nlogin:app\npasscode:apppw\n\n\0';
 const SYSTEM = 'CONNECT\naccept-version:1.2\nhost:localhost\nlogin:system\npasscode:manager\n\n\0';
 

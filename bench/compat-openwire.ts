@@ -8,6 +8,8 @@
  */
 import { startActivemq } from './brokers/activemq.js';
 import { startQuorumMq } from './brokers/quorummq.js';
+import type { BenchBroker } from './brokers/types.js';
+import { SECURE_XML } from './secure-config.js';
 import { compareSteps, type OpenWireComparison, type StepOutcome } from './compat-openwire-events.js';
 import { compatSummary } from './compat-summary.js';
 import { cleanupAll } from './processes.js';
@@ -120,6 +122,31 @@ const SCENARIOS: Record<string, (d: string) => string[][]> = {
  */
 const UNORDERED = new Set(['request/reply through a temporary queue', 'a wildcard queue consumer (d.>) reads every matching queue']);
 
+const APP = ['--user', 'app', '--password', 'apppw'];
+const ADMIN = ['--user', 'system', '--password', 'manager'];
+/**
+ * Run against the pair started with SECURE_XML (users and an authorization map): what the Java
+ * client sees when the map refuses it, word for word.
+ */
+const SECURE_SCENARIOS: Record<string, (d: string) => string[][]> = {
+  'authorization: a user may not write or read a queue only admins may': (d) => [
+    ['produce', '--queue', `orders.${d}`, '--count', '1', ...APP],
+    ['produce', '--queue', `orders.${d}`, '--count', '1', ...ADMIN],
+    ['consume', '--queue', `orders.${d}`, '--count', '1', '--timeout', '2000', ...APP],
+    ['consume', '--queue', `orders.${d}`, '--count', '1', '--timeout', '5000', ...ADMIN],
+  ],
+  'authorization: a user writes and reads USERS.>, creating the queue': (d) => [
+    ['produce', '--queue', `USERS.${d}`, '--count', '2', ...APP],
+    ['consume', '--queue', `USERS.${d}`, '--count', '2', '--timeout', '5000', ...APP],
+  ],
+  'authorization: anonymous reads GUEST.> but may not create it': (d) => [
+    ['consume', '--queue', `GUEST.${d}`, '--count', '1', '--timeout', '2000'],
+    ['produce', '--queue', `GUEST.${d}`, '--count', '1', ...APP],
+    ['consume', '--queue', `GUEST.${d}`, '--count', '1', '--timeout', '5000'],
+  ],
+  'authentication: a wrong password': (d) => [['produce', '--queue', `USERS.${d}`, '--count', '1', '--user', 'app', '--password', 'wrong']],
+};
+
 /** Differences we keep on purpose, with the reason; each names its scenario. */
 const EXPECTED: Record<string, string> = {};
 
@@ -134,22 +161,30 @@ async function runSteps(url: string, steps: string[][]): Promise<StepOutcome[]> 
 
 async function main(): Promise<void> {
   const only = process.argv.slice(2);
-  const unknown = only.filter((n) => !(n in SCENARIOS));
-  if (unknown.length > 0) throw new Error(`unknown scenario(s) ${unknown.join(', ')}; known: ${Object.keys(SCENARIOS).join(' | ')}`);
-  const stale = Object.keys(EXPECTED).filter((n) => !(n in SCENARIOS));
+  const all = { ...SCENARIOS, ...SECURE_SCENARIOS };
+  const unknown = only.filter((n) => !(n in all));
+  if (unknown.length > 0) throw new Error(`unknown scenario(s) ${unknown.join(', ')}; known: ${Object.keys(all).join(' | ')}`);
+  const stale = Object.keys(EXPECTED).filter((n) => !(n in all));
   if (stale.length > 0) throw new Error(`EXPECTED names no scenario: ${stale.join(', ')}`);
   const log = (m: string) => process.stderr.write(`compat:openwire: ${m}\n`);
   await compileProbe();
-  const ours = await startQuorumMq();
-  const theirs = await startActivemq(log);
-  const results: OpenWireComparison[] = [];
-  try {
-    const urls = [ours, theirs].map((b) => {
+  const selected = Object.keys(all).filter((n) => only.length === 0 || only.includes(n));
+  const pairs: BenchBroker[] = [];
+  const pair = async (secure: boolean): Promise<string[]> => {
+    const brokers = [await startQuorumMq(secure ? SECURE_XML : undefined), await startActivemq(log, secure ? SECURE_XML : '')];
+    pairs.push(...brokers);
+    return brokers.map((b) => {
       if (b.openwirePort === undefined) throw new Error(`${b.label} has no OpenWire port`);
       return `tcp://127.0.0.1:${b.openwirePort}`;
     });
-    for (const [name, steps] of Object.entries(SCENARIOS)) {
-      if (only.length > 0 && !only.includes(name)) continue;
+  };
+  const results: OpenWireComparison[] = [];
+  try {
+    const plainUrls = selected.some((n) => n in SCENARIOS) ? await pair(false) : [];
+    const secureUrls = selected.some((n) => n in SECURE_SCENARIOS) ? await pair(true) : [];
+    for (const name of selected) {
+      const steps = all[name];
+      const urls = name in SECURE_SCENARIOS ? secureUrls : plainUrls;
       const d = `compat.ow.${results.length}.${Date.now().toString(36)}`;
       const [a, b] = await Promise.all(urls.map((u) => runSteps(u, steps(d))));
       const c = compareSteps(name, a, b, { expected: EXPECTED[name], unordered: UNORDERED.has(name) });
@@ -157,8 +192,7 @@ async function main(): Promise<void> {
       process.stdout.write(JSON.stringify(c) + '\n');
     }
   } finally {
-    await ours.stop();
-    await theirs.stop();
+    for (const b of pairs) await b.stop();
   }
   const { line, failed } = compatSummary('compat:openwire', results);
   process.stdout.write(JSON.stringify(line) + '\n');

@@ -68,8 +68,11 @@ const EXCEPTION_CLASS: Partial<Record<ErrorCodeName, string>> = {
   TRANSACTION_EXISTS: 'javax.jms.IllegalStateException',
 };
 
+/** Refusals a Java client shows in ActiveMQ's own words, exactly (they carry no code suffix). */
+const ACTIVEMQ_WORDS = new Set<ErrorCodeName>(['NOT_AUTHENTICATED', 'NOT_AUTHORIZED']);
+
 export function throwableFor(e: QmqError): OwThrowable {
-  return { className: EXCEPTION_CLASS[e.codeName] ?? 'javax.jms.JMSException', message: `${e.message} (${e.code})` };
+  return { className: EXCEPTION_CLASS[e.codeName] ?? 'javax.jms.JMSException', message: ACTIVEMQ_WORDS.has(e.codeName) ? e.message : `${e.message} (${e.code})` };
 }
 
 interface ConsumerState {
@@ -217,6 +220,13 @@ export class OpenWireSession {
         if (cmd.responseRequired === true) this.write({ type: T.KEEP_ALIVE_INFO, responseRequired: false });
         return;
       case T.SHUTDOWN_INFO:
+        // The client closes its socket right after this (as ActiveMQ's broker stops
+        // asynchronously, the client's own close comes first); closing from here first makes it
+        // report an EOFException. One that does not close is closed a little later.
+        if (this.core === null) {
+          this.options.clock.schedule(2_000, () => this.close());
+          return;
+        }
         this.close();
         return;
       case T.CONNECTION_INFO:
@@ -224,6 +234,8 @@ export class OpenWireSession {
         return;
     }
     const core = this.core;
+    // A client whose login was refused still says goodbye (RemoveInfo): nothing to remove.
+    if (core === null && cmd.type === T.REMOVE_INFO) return this.respond(cmd);
     if (core === null) throw new QmqError('NOT_CONNECTED', `OpenWire: ${SCHEMAS.get(cmd.type)?.name} before ConnectionInfo`);
     if (MESSAGE_TYPES.has(cmd.type)) return this.send(core, cmd);
     switch (cmd.type) {
@@ -309,8 +321,11 @@ export class OpenWireSession {
     } catch (e) {
       const err = toQmqError(e);
       this.respond(cmd, err);
-      // A refused login ends the connection, as with STOMP (the client closes on its side too).
-      if (err.fatal || err.codeName === 'NOT_AUTHENTICATED') this.close();
+      // A refused login ends the connection. The Java client closes it itself on the
+      // SecurityException ("Force close"), as it does with ActiveMQ; closing first would add an
+      // EOFException to what it reports. A client that does not is closed a little later.
+      if (err.codeName === 'NOT_AUTHENTICATED') this.options.clock.schedule(5_000, () => this.close());
+      else if (err.fatal) this.close();
       return;
     }
     this.respond(cmd);
