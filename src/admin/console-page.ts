@@ -44,6 +44,12 @@ export const CONSOLE_PAGE = `<!doctype html>
   <tbody id="connections"></tbody>
 </table>
 
+<h2>Scheduled</h2>
+<table>
+  <thead><tr><th>job id</th><th>next delivery</th><th>destination</th><th>period</th><th>repeats left</th><th></th></tr></thead>
+  <tbody id="scheduled"></tbody>
+</table>
+
 <h2>Send a message</h2>
 <form id="send">
   <select id="send-kind"><option value="queues">queue</option><option value="topics">topic</option></select>
@@ -227,8 +233,36 @@ async function refreshConnections() {
   $('connections').replaceChildren(...rows);
 }
 
+async function refreshScheduled() {
+  let list;
+  try {
+    list = (await call('GET', '/api/scheduled?limit=100')).scheduled;
+  } catch (e) {
+    $('scheduled').replaceChildren();
+    return;
+  }
+  const rows = list.map((j) => {
+    const tr = document.createElement('tr');
+    cell(tr, j.jobId);
+    cell(tr, new Date(j.nextAt).toISOString());
+    cell(tr, j.destination);
+    cell(tr, j.periodMs ? j.periodMs + ' ms' : '', 'num');
+    cell(tr, j.repeatsLeft, 'num');
+    const actions = cell(tr, '');
+    const b = document.createElement('button');
+    b.textContent = 'Delete';
+    b.onclick = () => {
+      if (!confirm('Cancel scheduled message ' + j.jobId + '?')) return;
+      call('DELETE', '/api/scheduled/' + enc(j.jobId)).then(() => { notice('cancelled ' + j.jobId); return refresh(); }, (e) => notice(e.message, true));
+    };
+    actions.appendChild(b);
+    return tr;
+  });
+  $('scheduled').replaceChildren(...rows);
+}
+
 function refresh() {
-  return Promise.all([refreshStatus(), refreshDestinations(), refreshConnections()]);
+  return Promise.all([refreshStatus(), refreshDestinations(), refreshConnections(), refreshScheduled()]);
 }
 refresh();
 setInterval(refresh, 3000);

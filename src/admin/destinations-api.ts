@@ -138,6 +138,27 @@ export function registerDestinationsApi(app: FastifyInstance, source: Destinatio
   app.get('/api/connections', read, answer(() => ({ connections: source.core().connectionStats() })));
 
   app.get(
+    '/api/scheduled',
+    read,
+    answer(async (req) => {
+      const raw = (req.query as { limit?: string }).limit;
+      const limit = raw === undefined ? DEFAULT_BROWSE_LIMIT : Number(raw);
+      if (!Number.isInteger(limit) || limit < 1 || limit > MAX_BROWSE_LIMIT) throw invalid(`limit must be a whole number from 1 to ${MAX_BROWSE_LIMIT}, not '${raw}'`);
+      const jobs = await source.core().scheduledMessages(limit);
+      return { scheduled: jobs.map((j) => ({ jobId: j.jobId, nextAt: j.nextAt, periodMs: j.periodMs, repeatsLeft: j.repeatsLeft, ...messageJson(0, j.message) })) };
+    }),
+  );
+
+  app.delete(
+    '/api/scheduled/:id',
+    change,
+    answer(async (req) => {
+      await source.core().removeScheduled(messageIdOf(req));
+      return { removed: messageIdOf(req) };
+    }),
+  );
+
+  app.get(
     '/api/queues/:name/messages',
     read,
     answer(async (req) => {

@@ -1,4 +1,5 @@
 import type { DestinationRef, Message } from './message.js';
+import type { ScheduledJob } from './scheduler.js';
 import type { ConnectionStats } from './stats.js';
 
 /**
@@ -186,4 +187,8 @@ export interface BrokerCoreApi {
   retryMessages(from: DestinationRef): Promise<number>;
   /** Every open client connection with its consumers. */
   connectionStats(): ConnectionStats[];
+  /** The next `limit` messages waiting in the scheduler (none without `schedulerSupport`). */
+  scheduledMessages(limit: number): Promise<ScheduledJob[]>;
+  /** Cancels a scheduled message and its repeats. UNKNOWN_MESSAGE when no job has that id. */
+  removeScheduled(jobId: string): Promise<void>;
 }

@@ -16,7 +16,7 @@ import { browseQueue, deleteDestination, deleteMessage, moveMessage, purgeQueue,
 import { destinationKey, type DestinationRef } from './message.js';
 import type { QueueContext } from './queue.js';
 import { Router } from './routing.js';
-import { SCHEDULE_QUEUE, Scheduler } from './scheduler.js';
+import { SCHEDULE_QUEUE, Scheduler, type ScheduledJob } from './scheduler.js';
 import type { BrokerStats, ConnectionStats, DestinationStats } from './stats.js';
 import { TopicRouter } from './topic.js';
 
@@ -183,6 +183,15 @@ export class BrokerCore implements BrokerCoreApi {
     const conn = new BrokerConnection(id, { ...kept, clientId: info.clientId || undefined }, this.svc, principalOf(auth, info.login));
     this.connections.set(id, conn);
     return conn;
+  }
+
+  scheduledMessages(limit: number): Promise<ScheduledJob[]> {
+    return this.svc.scheduler?.list(limit) ?? Promise.resolve([]);
+  }
+
+  async removeScheduled(jobId: string): Promise<void> {
+    const removed = (await this.svc.scheduler?.remove(jobId)) ?? false;
+    if (!removed) throw new QmqError('UNKNOWN_MESSAGE', this.svc.scheduler ? `no scheduled message has the id ${jobId}` : 'scheduled delivery is off (schedulerSupport="true" turns it on)');
   }
 
   /** Every open client connection with its consumers (the console's Connections view). */

@@ -5,6 +5,17 @@ import type { DestinationRef, Message } from './message.js';
 import { expandComposite, type Router } from './routing.js';
 import { nextDelivery, withoutScheduling, type SchedulePlan } from './schedule-plan.js';
 
+/** A scheduled message as an operator sees it. */
+export interface ScheduledJob {
+  /** The scheduled message's id; its deliveries name it in `scheduledJobId`. */
+  jobId: string;
+  nextAt: number;
+  periodMs: number;
+  repeatsLeft: number;
+  /** Without the scheduling headers. */
+  message: Message;
+}
+
 /** The store queue that holds scheduled messages, each under the seq it was given here. */
 export const SCHEDULE_QUEUE = 'sched://';
 const AT = 'qmq-scheduled-at';
@@ -25,8 +36,8 @@ const RETRY_MS = 1000;
  */
 export class Scheduler {
   private nextSeq = 1;
-  /** Due entries, soonest first. */
-  private due: { seq: number; at: number }[] = [];
+  /** Due entries, soonest first, with the job id (the scheduled message's id). */
+  private due: { seq: number; at: number; jobId: string }[] = [];
   private timer: TimerHandle | null = null;
   private timerAt = Number.POSITIVE_INFINITY;
   private firing = false;
@@ -49,7 +60,7 @@ export class Scheduler {
     this.nextSeq = queue.lastSeq + 1;
     for (let from = 0; ; ) {
       const rows = await this.store.read(SCHEDULE_QUEUE, from, 1000);
-      for (const r of rows) this.insert(r.seq, Number(r.message.headers[AT]) || this.clock.now());
+      for (const r of rows) this.insert(r.seq, Number(r.message.headers[AT]) || this.clock.now(), r.message.id);
       if (rows.length < 1000) break;
       from = rows[rows.length - 1].seq + 1;
     }
@@ -68,16 +79,43 @@ export class Scheduler {
     return {
       op: { type: 'add', queue: SCHEDULE_QUEUE, seq, message: { ...message, headers } },
       stored: () => {
-        this.insert(seq, plan.firstAt);
+        this.insert(seq, plan.firstAt, message.id);
         this.arm();
       },
     };
   }
 
-  private insert(seq: number, at: number): void {
+  private insert(seq: number, at: number, jobId: string): void {
     let i = this.due.length;
     while (i > 0 && this.due[i - 1].at > at) i--;
-    this.due.splice(i, 0, { seq, at });
+    this.due.splice(i, 0, { seq, at, jobId });
+  }
+
+  /** The next `limit` scheduled messages, soonest first (ActiveMQ's console "Scheduled" view). */
+  async list(limit: number): Promise<ScheduledJob[]> {
+    const out: ScheduledJob[] = [];
+    for (const e of this.due.slice(0, Math.max(0, limit))) {
+      const [row] = await this.store.read(SCHEDULE_QUEUE, e.seq, 1);
+      if (!row || row.seq !== e.seq) continue;
+      const h = row.message.headers;
+      out.push({ jobId: e.jobId, nextAt: e.at, periodMs: Number(h.AMQ_SCHEDULED_PERIOD) || 0, repeatsLeft: Number(h[LEFT]) || 0, message: { ...row.message, headers: withoutScheduling(h) } });
+    }
+    return out;
+  }
+
+  /** Cancels a scheduled message, and its repeats; false when no job has that id. */
+  async remove(jobId: string): Promise<boolean> {
+    const i = this.due.findIndex((e) => e.jobId === jobId);
+    if (i < 0) return false;
+    const [e] = this.due.splice(i, 1);
+    try {
+      await this.router.storeAndOffer([], [{ type: 'remove', queue: SCHEDULE_QUEUE, seq: e.seq }]);
+    } catch (err) {
+      this.insert(e.seq, e.at, e.jobId);
+      throw err;
+    }
+    this.logger.info({ jobId }, 'scheduled message removed');
+    return true;
   }
 
   private arm(): void {
@@ -98,12 +136,12 @@ export class Scheduler {
     this.firing = true;
     try {
       while (!this.closed && this.due.length > 0 && this.due[0].at <= this.clock.now()) {
-        const { seq, at } = this.due.shift()!;
+        const { seq, at, jobId } = this.due.shift()!;
         try {
           await this.deliver(seq, at);
         } catch (err) {
           this.logger.error({ err, seq }, 'delivering a scheduled message failed; trying again shortly');
-          this.insert(seq, this.clock.now() + RETRY_MS);
+          this.insert(seq, this.clock.now() + RETRY_MS, jobId);
         }
       }
     } finally {
@@ -146,7 +184,7 @@ export class Scheduler {
       return;
     }
     await this.router.storeAndOffer(targets, ops);
-    if (next && nextSeq !== undefined) this.insert(nextSeq, next.at);
+    if (next && nextSeq !== undefined) this.insert(nextSeq, next.at, stored.id);
   }
 
   close(): void {

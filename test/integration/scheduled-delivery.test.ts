@@ -67,6 +67,27 @@ test('a scheduled message survives kill -9 of the broker and is delivered after 
   }
 });
 
+test('the HTTP API lists scheduled messages and cancels one; a later one still comes', async () => {
+  const client = await stompJs({ tcpPort: broker.stompPort });
+  try {
+    const got = collect(client, '/queue/sched.e', { id: 'e' });
+    await got.ready;
+    await publishWithReceipt(client, '/queue/sched.e', 'cancel me', { persistent: 'true', AMQ_SCHEDULED_DELAY: '1500' });
+    await publishWithReceipt(client, '/queue/sched.e', 'marker', { persistent: 'true', AMQ_SCHEDULED_DELAY: '2500' });
+    const listed = (await (await fetch(`http://127.0.0.1:${broker.httpPort}/api/scheduled`)).json()) as { scheduled: { jobId: string; body: string; destination: string }[] };
+    const doomed = listed.scheduled.find((j) => j.body === 'cancel me');
+    assert.ok(doomed, JSON.stringify(listed));
+    assert.equal(doomed.destination, 'queue://sched.e');
+    const del = await fetch(`http://127.0.0.1:${broker.httpPort}/api/scheduled/${encodeURIComponent(doomed.jobId)}`, { method: 'DELETE' });
+    assert.equal(del.status, 200);
+    // The marker is due after the cancelled one: once it is here, the other would have come first.
+    await waitFor('the marker', () => (got.messages.length >= 1 ? true : undefined), 20_000);
+    assert.deepEqual(got.messages.map((m) => m.body), ['marker']);
+  } finally {
+    await client.deactivate();
+  }
+});
+
 test('a bad AMQ_SCHEDULED_DELAY is refused by name and the connection goes on', async () => {
   const client = await stompJs({ tcpPort: broker.stompPort });
   const errors: string[] = [];

@@ -110,3 +110,31 @@ test('ActiveMQ\'s scheduler management destination is refused by name, not fille
   );
   await core.close();
 });
+
+test('scheduled messages are listed soonest first and can be cancelled, repeats and all', async () => {
+  const clock = new ManualClock(2_000_000);
+  const store = new MemoryStore();
+  const { core } = await openKit({ schedulerSupport: true }, store, clock);
+  const c = connectTo(core);
+  const s = new Collector();
+  c.subscribe(subReq('s', queue('jobs'), { ackMode: 'auto' }), s);
+  await c.send(sendReq(queue('jobs'), 'later', { persistent: true, headers: { AMQ_SCHEDULED_DELAY: '9000' } }));
+  await c.send(sendReq(queue('jobs'), 'soon', { persistent: true, headers: { AMQ_SCHEDULED_DELAY: '1000', AMQ_SCHEDULED_PERIOD: '1000', AMQ_SCHEDULED_REPEAT: '5', kind: 'tick' } }));
+  await settle();
+  const jobs = await core.scheduledMessages(10);
+  assert.deepEqual(jobs.map((j) => [j.message.body.toString(), j.nextAt - 2_000_000, j.periodMs, j.repeatsLeft]), [['soon', 1000, 1000, 5], ['later', 9000, 0, 0]]);
+  assert.equal(jobs[0].message.headers.AMQ_SCHEDULED_REPEAT, undefined, 'shown without its scheduling headers');
+  assert.equal(jobs[0].message.headers.kind, 'tick');
+
+  clock.advance(1000);
+  await until(() => s.deliveries.length === 1, 'the first tick');
+  // Cancelling by the job id stops the rest of the repeats.
+  await core.removeScheduled(jobs[0].jobId);
+  await assert.rejects(core.removeScheduled(jobs[0].jobId), (e) => e instanceof QmqError && e.codeName === 'UNKNOWN_MESSAGE');
+  clock.advance(10_000);
+  await until(() => s.deliveries.length === 2, 'the later one');
+  await settle(10);
+  assert.deepEqual(s.bodies(), ['soon', 'later']);
+  assert.deepEqual(await core.scheduledMessages(10), []);
+  await core.close();
+});
