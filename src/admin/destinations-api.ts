@@ -125,6 +125,13 @@ export function registerDestinationsApi(app: FastifyInstance, source: Destinatio
   const invalid = (message: string) => new QmqError('REQUEST_INVALID', message);
   const messageIdOf = (req: FastifyRequest) => (req.params as { id: string }).id;
   const key = (ref: DestinationRef) => `${ref.kind}://${ref.name}`;
+  /** `?limit=` of a listing: 1 to MAX_BROWSE_LIMIT, DEFAULT_BROWSE_LIMIT when absent. */
+  const limitOf = (req: FastifyRequest): number => {
+    const raw = (req.query as { limit?: string }).limit;
+    const limit = raw === undefined ? DEFAULT_BROWSE_LIMIT : Number(raw);
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_BROWSE_LIMIT) throw invalid(`limit must be a whole number from 1 to ${MAX_BROWSE_LIMIT}, not '${raw}'`);
+    return limit;
+  };
 
   app.get(
     '/api/destinations',
@@ -141,9 +148,7 @@ export function registerDestinationsApi(app: FastifyInstance, source: Destinatio
     '/api/scheduled',
     read,
     answer(async (req) => {
-      const raw = (req.query as { limit?: string }).limit;
-      const limit = raw === undefined ? DEFAULT_BROWSE_LIMIT : Number(raw);
-      if (!Number.isInteger(limit) || limit < 1 || limit > MAX_BROWSE_LIMIT) throw invalid(`limit must be a whole number from 1 to ${MAX_BROWSE_LIMIT}, not '${raw}'`);
+      const limit = limitOf(req);
       const jobs = await source.core().scheduledMessages(limit);
       return { scheduled: jobs.map((j) => ({ jobId: j.jobId, nextAt: j.nextAt, periodMs: j.periodMs, repeatsLeft: j.repeatsLeft, ...messageJson(0, j.message) })) };
     }),
@@ -162,9 +167,7 @@ export function registerDestinationsApi(app: FastifyInstance, source: Destinatio
     '/api/queues/:name/messages',
     read,
     answer(async (req) => {
-      const raw = (req.query as { limit?: string }).limit;
-      const limit = raw === undefined ? DEFAULT_BROWSE_LIMIT : Number(raw);
-      if (!Number.isInteger(limit) || limit < 1 || limit > MAX_BROWSE_LIMIT) throw invalid(`limit must be a whole number from 1 to ${MAX_BROWSE_LIMIT}, not '${raw}'`);
+      const limit = limitOf(req);
       const ref = queueOf(req);
       const messages = await source.core().browseQueue(ref, limit);
       return { queue: ref.name, messages: messages.map((m) => messageJson(m.seq, m.message)) };
