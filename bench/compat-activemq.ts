@@ -420,6 +420,20 @@ const SCENARIOS: Record<string, Scenario> = {
       await c.quiet();
     },
   },
+  browseWithUnacked: {
+    run: async (p) => {
+      const c = await p.open('c');
+      c.write(send(`/queue/bru-${p.t}`, 'u1') + send(`/queue/bru-${p.t}`, 'u2', 'receipt:s2\n'));
+      await c.quiet();
+      p.step('a consumer holds the first, unacknowledged');
+      c.write(subscribe('hold', `/queue/bru-${p.t}`, 'ack:client-individual\nactivemq.prefetchSize:1\nreceipt:h\n'));
+      await c.quiet();
+      p.step('a browser on another connection');
+      const b = await p.open('b');
+      b.write(subscribe('s', `/queue/bru-${p.t}`, 'browser:true\n'));
+      await b.quiet();
+    },
+  },
   tempQueueReplyTo: {
     run: async (p) => {
       const c = await p.open('c');

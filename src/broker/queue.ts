@@ -79,6 +79,8 @@ export class MessageQueue {
   enqueueCount = 0;
   dequeueCount = 0;
   inflight = 0;
+  /** Delivered and not yet settled or returned: still in the queue, so browsers see them. */
+  private readonly inflightEntries = new Set<QueueEntry>();
 
   constructor(
     /** The destination shown in stats (for a subscription: the subscribed topic). */
@@ -209,6 +211,7 @@ export class MessageQueue {
   /** A delivered entry comes back (NACK, or its consumer left): it rejoins pending in order. */
   returnEntry(entry: QueueEntry): void {
     this.inflight--;
+    this.inflightEntries.delete(entry);
     if (this.closed) return;
     this.insertPending(entry);
     this.scheduleDispatch();
@@ -219,7 +222,10 @@ export class MessageQueue {
    * removal is the caller's job.
    */
   settle(entry: QueueEntry, wasInflight: boolean, consumed: boolean): void {
-    if (wasInflight) this.inflight--;
+    if (wasInflight) {
+      this.inflight--;
+      this.inflightEntries.delete(entry);
+    }
     this.depth--;
     if (consumed) {
       this.dequeueCount++;
@@ -291,6 +297,7 @@ export class MessageQueue {
     for (const { entry, key } of entries) {
       this.pendingBytes -= entry.sizeBytes;
       this.inflight++;
+      this.inflightEntries.add(entry);
       (only ?? byKey!.get(key)!).take(this, entry);
     }
     this.maybePageIn();
@@ -353,12 +360,15 @@ export class MessageQueue {
   }
 
   /**
-   * A snapshot for a browser: pending messages in memory, then the paged-out backlog from the
-   * store, in delivery order, without consuming or locking anything.
+   * A snapshot for a browser: every message still in the queue, in queue order, without
+   * consuming or locking anything. Delivered but unacknowledged ones count, as ActiveMQ's
+   * browser shows them (compat `browseWithUnacked`); then the paged-out backlog from the store,
+   * whose seqs all lie above what is in memory.
    */
   async browse(): Promise<QueueEntry[]> {
     const now = this.ctx.clock.now();
-    const out = this.pending.filter((e) => !isExpired(e.message, now));
+    const inMemory = this.inflightEntries.size === 0 ? this.pending : [...this.pending, ...this.inflightEntries].sort((a, b) => this.compare(a, b));
+    const out = inMemory.filter((e) => !isExpired(e.message, now));
     if (this.pagedOutFromSeq !== undefined && this.storeKey !== undefined) {
       let from = this.pagedOutFromSeq;
       while (out.length < MAX_BROWSE_MESSAGES) {
@@ -472,6 +482,7 @@ export class MessageQueue {
     this.closed = true;
     this.pending = [];
     this.pendingBytes = 0;
+    this.inflightEntries.clear();
     this.arriving = [];
     this.arrivingHead = 0;
     this.arrivedDuringRead = [];

@@ -163,3 +163,24 @@ test('one waiting message is moved or deleted by id, from memory or from the pag
   for (const gone of [3, 5, total - 2, total - 1]) assert.equal(drain.bodies().includes(`m-${gone}`), false);
   await core.close();
 });
+
+test('a browser sees delivered, unacknowledged messages too, in queue order, as ActiveMQ\'s does', async () => {
+  const { core } = await openKit();
+  const c = connectTo(core);
+  for (let i = 0; i < 3; i++) await c.send(sendReq(queue('held'), `m-${i}`, { persistent: true }));
+  const holder = new Collector();
+  c.subscribe(subReq('h', queue('held'), { prefetch: 1 }), holder);
+  await until(() => holder.deliveries.length === 1, 'one delivery held');
+  assert.deepEqual((await core.browseQueue(queue('held'), 10)).map((m) => m.message.body.toString()), ['m-0', 'm-1', 'm-2']);
+  const browser = new Collector();
+  connectTo(core).subscribe(subReq('b', queue('held'), { browser: true }), browser);
+  await until(() => browser.browseEnded, 'the browse to end');
+  assert.deepEqual(browser.bodies(), ['m-0', 'm-1', 'm-2']);
+  // Once acknowledged, it is gone from the view.
+  await c.ack(holder.last.tag);
+  await until(() => holder.deliveries.length === 2, 'the next delivery');
+  await c.ack(holder.last.tag);
+  await settle();
+  assert.deepEqual((await core.browseQueue(queue('held'), 10)).map((m) => m.message.body.toString()), ['m-2']);
+  await core.close();
+});
