@@ -140,6 +140,7 @@ const EXPECTED: Record<string, string> = {
   hugeHeader: 'one ERROR, then close; ActiveMQ sends one ERROR per header line it cannot take',
   authzTemporaryQueue: 'a send that would create a temporary queue it may not is one ERROR (not authorized to create, with the receipt); ActiveMQ sends that one without the receipt, then a second (not authorized to write to) with it',
   authzTopicAndComposite: 'a refused composite destination is named queue://a,b in the ERROR; ActiveMQ writes a,queue://b',
+  prefetchZero: 'activemq.prefetchSize:0 is taken as 1, so the subscription receives; ActiveMQ accepts 0 and then delivers nothing, since STOMP cannot pull',
   durableUnsubscribeWhileActive: 'UNSUBSCRIBE with the subscription name destroys the durable subscription; ActiveMQ refuses while it is in use',
 };
 
@@ -432,6 +433,93 @@ const SCENARIOS: Record<string, Scenario> = {
       const b = await p.open('b');
       b.write(subscribe('s', `/queue/bru-${p.t}`, 'browser:true\n'));
       await b.quiet();
+    },
+  },
+  unackedGoToNextConsumer: {
+    run: async (p) => {
+      const a = await p.open('a');
+      a.write(send(`/queue/un-${p.t}`, 'x1') + send(`/queue/un-${p.t}`, 'x2', 'receipt:s\n'));
+      await a.quiet();
+      p.step('a consumer takes both and leaves without acknowledging');
+      a.write(subscribe('s', `/queue/un-${p.t}`, 'ack:client-individual\n'));
+      await a.quiet();
+      a.write('DISCONNECT\nreceipt:bye\n\n\0');
+      await a.quiet();
+      p.step('the next consumer');
+      const b = await p.open('b');
+      b.write(subscribe('s', `/queue/un-${p.t}`, 'ack:auto\n'));
+      await b.quiet();
+    },
+  },
+  unsubscribeUnknown: {
+    run: async (p) => {
+      const c = await p.open('c');
+      p.step('UNSUBSCRIBE an id never subscribed');
+      c.write('UNSUBSCRIBE\nid:nope\nreceipt:u1\n\n\0');
+      await c.quiet();
+      p.note(`closed=${c.closed}`);
+    },
+  },
+  browseEmptyQueue: {
+    run: async (p) => {
+      const c = await p.open('c');
+      p.step('browse a queue nobody has used');
+      c.write(subscribe('b', `/queue/empty-${p.t}`, 'browser:true\nreceipt:r1\n'));
+      await c.quiet();
+    },
+  },
+  resubscribeSameId: {
+    run: async (p) => {
+      const c = await p.open('c');
+      c.write(subscribe('s', `/queue/rs-${p.t}`, 'receipt:r1\n') + 'UNSUBSCRIBE\nid:s\nreceipt:u1\n\n\0');
+      await c.quiet();
+      p.step('the same id again, then a message');
+      c.write(subscribe('s', `/queue/rs-${p.t}`, 'receipt:r2\n') + send(`/queue/rs-${p.t}`, 'again'));
+      await c.quiet();
+    },
+  },
+  emptyAndLargeBodies: {
+    run: async (p) => {
+      const c = await p.open('c');
+      c.write(subscribe('s', `/queue/body-${p.t}`));
+      await c.quiet();
+      p.step('an empty body, then 300 KiB with content-length');
+      const big = 'z'.repeat(300 * 1024);
+      c.write(send(`/queue/body-${p.t}`, ''));
+      c.write(`SEND\ndestination:/queue/body-${p.t}\ncontent-length:${big.length}\n\n${big}\0`);
+      await c.quiet();
+    },
+  },
+  prefetchZero: {
+    run: async (p) => {
+      const c = await p.open('c');
+      c.write(send(`/queue/pz-${p.t}`, 'p1', 'receipt:s1\n'));
+      await c.quiet();
+      p.step('subscribe with activemq.prefetchSize:0');
+      c.write(subscribe('s', `/queue/pz-${p.t}`, 'ack:client-individual\nactivemq.prefetchSize:0\nreceipt:r1\n'));
+      await c.quiet();
+    },
+  },
+  selectorOnJmsHeaders: {
+    run: async (p) => {
+      const c = await p.open('c');
+      c.write(subscribe('hi', `/queue/sj-${p.t}`, "selector:JMSPriority > 5 AND JMSType = 'order'\nreceipt:r1\n"));
+      await c.quiet();
+      p.step('three messages; only one has priority > 5 and type order');
+      c.write(send(`/queue/sj-${p.t}`, 'low', 'priority:2\ntype:order\n'));
+      c.write(send(`/queue/sj-${p.t}`, 'wrong type', 'priority:8\ntype:refund\n'));
+      c.write(send(`/queue/sj-${p.t}`, 'match', 'priority:8\ntype:order\n'));
+      await c.quiet();
+    },
+  },
+  selectorOnCorrelationId: {
+    run: async (p) => {
+      const c = await p.open('c');
+      c.write(subscribe('c', `/queue/sc-${p.t}`, "selector:JMSCorrelationID = 'abc'\nreceipt:r1\n"));
+      await c.quiet();
+      p.step('two messages, one with the correlation id');
+      c.write(send(`/queue/sc-${p.t}`, 'no', 'correlation-id:xyz\n') + send(`/queue/sc-${p.t}`, 'yes', 'correlation-id:abc\n'));
+      await c.quiet();
     },
   },
   tempQueueReplyTo: {

@@ -51,7 +51,8 @@ export const handleSubscribe: FrameHandler = (ctx, _frame, h) => {
     id,
     destination,
     ackMode: ack,
-    // ActiveMQ rejects prefetch 0 for STOMP ("not supported"); 1 is the smallest useful window.
+    // STOMP has no pull: ActiveMQ 5.17 accepts prefetch 0 and then delivers nothing (compat
+    // prefetchZero). 1 is the smallest window that delivers at all.
     prefetch: Math.max(1, prefetch),
     startPaused: true,
   };
