@@ -152,7 +152,7 @@ export interface Connection {
   close(): Promise<void>;
 }
 
-/** A message waiting in a queue, as an operator sees it when browsing (console, JSON API). */
+/** A message in a queue, as an operator sees it when browsing (console, JSON API). */
 export interface BrowsedMessage {
   seq: number;
   message: Message;
@@ -173,7 +173,7 @@ export interface BrokerCoreApi {
   deleteDestination(ref: DestinationRef): Promise<void>;
   /** Removes a queue's waiting messages (delivered, unacknowledged ones stay); returns how many. */
   purgeQueue(ref: DestinationRef): Promise<number>;
-  /** Up to `limit` waiting messages of a queue, in delivery order, nothing consumed. */
+  /** Up to `limit` messages of a queue (delivered, unacknowledged ones included), in queue order, nothing consumed. */
   browseQueue(ref: DestinationRef, limit: number): Promise<BrowsedMessage[]>;
   /**
    * Moves one waiting message to `to`, or back to its original destination when `to` is absent

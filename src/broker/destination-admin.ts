@@ -38,7 +38,7 @@ export async function purgeQueue(svc: BrokerServices, ref: DestinationRef): Prom
   return purged;
 }
 
-/** The first `limit` messages waiting in a queue, in delivery order, without consuming them. */
+/** The first `limit` messages in a queue (delivered, unacknowledged ones included), in queue order, consuming nothing. */
 export async function browseQueue(svc: BrokerServices, ref: DestinationRef, limit: number): Promise<BrowsedMessage[]> {
   const entries = await existingQueue(svc, ref).browse();
   return entries.slice(0, Math.max(0, limit)).map((e) => ({ seq: e.seq, message: e.message }));
