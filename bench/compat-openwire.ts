@@ -114,6 +114,22 @@ const SCENARIOS: Record<string, (d: string) => string[][]> = {
   ],
   'an invalid selector': (d) => [['consume', '--queue', d, '--count', '1', '--timeout', '300', '--selector', 'color = ']],
   'a durable subscriber without a client id': (d) => [['consume', '--topic', d, '--durable', 'x', '--count', '1', '--timeout', '300']],
+  'non-persistent messages for a durable subscriber that is away': (d) => [
+    ['consume', '--topic', d, '--durable', 'np', '--client-id', `np-${d}`, '--count', '1', '--timeout', '300'],
+    ['produce', '--topic', d, '--count', '2', '--persistent', 'false'],
+    ['consume', '--topic', d, '--durable', 'np', '--client-id', `np-${d}`, '--count', '2', '--timeout', '3000'],
+  ],
+  'selectors on JMSType and JMSCorrelationID': (d) => [
+    ['produce', '--queue', d, '--count', '1', '--type', 'order', '--correlation-id', 'c-1'],
+    ['produce', '--queue', d, '--count', '1', '--type', 'refund', '--correlation-id', 'c-2', '--prefix', 'r'],
+    ['consume', '--queue', d, '--count', '1', '--timeout', '3000', '--selector', "JMSType = 'refund' AND JMSCorrelationID = 'c-2'"],
+    ['consume', '--queue', d, '--count', '2', '--timeout', '500'],
+  ],
+  'a queue browser with a selector': (d) => [
+    ['produce', '--queue', d, '--count', '4'],
+    ['browse', '--queue', d, '--selector', 'seq >= 2'],
+    ['consume', '--queue', d, '--count', '4', '--timeout', '3000'],
+  ],
 };
 
 /**
