@@ -140,6 +140,7 @@ const EXPECTED: Record<string, string> = {
   hugeHeader: 'one ERROR, then close; ActiveMQ sends one ERROR per header line it cannot take',
   authzTemporaryQueue: 'a send that would create a temporary queue it may not is one ERROR (not authorized to create, with the receipt); ActiveMQ sends that one without the receipt, then a second (not authorized to write to) with it',
   authzTopicAndComposite: 'a refused composite destination is named queue://a,b in the ERROR; ActiveMQ writes a,queue://b',
+  emptyQueueName: 'a SEND to /queue/ (no name) is answered with an ERROR naming the problem, and the connection stays; ActiveMQ drops the connection without a word',
   prefetchZero: 'activemq.prefetchSize:0 is taken as 1, so the subscription receives; ActiveMQ accepts 0 and then delivers nothing, since STOMP cannot pull',
   durableUnsubscribeWhileActive: 'UNSUBSCRIBE with the subscription name destroys the durable subscription; ActiveMQ refuses while it is in use',
 };
@@ -519,6 +520,38 @@ const SCENARIOS: Record<string, Scenario> = {
       await c.quiet();
       p.step('two messages, one with the correlation id');
       c.write(send(`/queue/sc-${p.t}`, 'no', 'correlation-id:xyz\n') + send(`/queue/sc-${p.t}`, 'yes', 'correlation-id:abc\n'));
+      await c.quiet();
+    },
+  },
+  oddDestinationNames: {
+    run: async (p) => {
+      const c = await p.open('c');
+      p.step('a space, non-ASCII letters and a dash in queue names');
+      for (const name of [`odd ${p.t}`, `ödd-✓-${p.t}`]) {
+        c.write(subscribe(`s-${name}`, `/queue/${name}`, 'receipt:r\n') + send(`/queue/${name}`, name));
+      }
+      await c.quiet();
+    },
+  },
+  emptyQueueName: {
+    run: async (p) => {
+      const c = await p.open('c');
+      p.step('SEND to /queue/ with no name');
+      c.write(send('/queue/', 'x', 'receipt:e1\n'));
+      await c.quiet();
+      p.note(`closed=${c.closed}`);
+    },
+  },
+  abortReturnsAcked: {
+    run: async (p) => {
+      const c = await p.open('c');
+      c.write(send(`/queue/ab-${p.t}`, 'a1', 'receipt:s\n'));
+      await c.quiet();
+      c.write(subscribe('s', `/queue/ab-${p.t}`, 'ack:client-individual\n'));
+      await c.quiet();
+      p.step('ACK in a transaction, then ABORT');
+      const ack = c.lastAckId();
+      c.write(`BEGIN\ntransaction:t1\n\n\0ACK\nid:${ack}\ntransaction:t1\n\n\0ABORT\ntransaction:t1\nreceipt:ab\n\n\0`);
       await c.quiet();
     },
   },
