@@ -141,6 +141,7 @@ const EXPECTED: Record<string, string> = {
   authzTemporaryQueue: 'a send that would create a temporary queue it may not is one ERROR (not authorized to create, with the receipt); ActiveMQ sends that one without the receipt, then a second (not authorized to write to) with it',
   authzTopicAndComposite: 'a refused composite destination is named queue://a,b in the ERROR; ActiveMQ writes a,queue://b',
   emptyQueueName: 'a SEND to /queue/ (no name) is answered with an ERROR naming the problem, and the connection stays; ActiveMQ drops the connection without a word',
+  priorityOutOfRange: 'a priority outside 0-9, or not a number, is refused with an ERROR naming it and the connection stays; ActiveMQ receipts 12 and -1 (and delivers neither to the waiting subscriber) and drops the connection on abc',
   prefetchZero: 'activemq.prefetchSize:0 is taken as 1, so the subscription receives; ActiveMQ accepts 0 and then delivers nothing, since STOMP cannot pull',
   durableUnsubscribeWhileActive: 'UNSUBSCRIBE with the subscription name destroys the durable subscription; ActiveMQ refuses while it is in use',
 };
@@ -552,6 +553,39 @@ const SCENARIOS: Record<string, Scenario> = {
       p.step('ACK in a transaction, then ABORT');
       const ack = c.lastAckId();
       c.write(`BEGIN\ntransaction:t1\n\n\0ACK\nid:${ack}\ntransaction:t1\n\n\0ABORT\ntransaction:t1\nreceipt:ab\n\n\0`);
+      await c.quiet();
+    },
+  },
+  priorityOutOfRange: {
+    run: async (p) => {
+      const c = await p.open('c');
+      c.write(subscribe('s', `/queue/po-${p.t}`, 'receipt:r\n'));
+      await c.quiet();
+      p.step('priorities 12, -1 and abc');
+      c.write(send(`/queue/po-${p.t}`, 'twelve', 'priority:12\nreceipt:a\n'));
+      c.write(send(`/queue/po-${p.t}`, 'minus', 'priority:-1\nreceipt:b\n'));
+      c.write(send(`/queue/po-${p.t}`, 'abc', 'priority:abc\nreceipt:c\n'));
+      await c.quiet();
+      p.note(`closed=${c.closed}`);
+    },
+  },
+  persistentNotTrue: {
+    run: async (p) => {
+      const c = await p.open('c');
+      c.write(subscribe('s', `/queue/pn-${p.t}`, 'receipt:r\n'));
+      await c.quiet();
+      p.step('persistent:yes and persistent:TRUE');
+      c.write(send(`/queue/pn-${p.t}`, 'yes', 'persistent:yes\n') + send(`/queue/pn-${p.t}`, 'TRUE', 'persistent:TRUE\n'));
+      await c.quiet();
+    },
+  },
+  repeatedHeader: {
+    run: async (p) => {
+      const c = await p.open('c');
+      c.write(subscribe('s', `/queue/rh-${p.t}`, 'receipt:r\n'));
+      await c.quiet();
+      p.step('a SEND with the same header twice');
+      c.write(send(`/queue/rh-${p.t}`, 'x', 'foo:first\nfoo:second\n'));
       await c.quiet();
     },
   },
