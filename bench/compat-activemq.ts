@@ -589,6 +589,29 @@ const SCENARIOS: Record<string, Scenario> = {
       await c.quiet();
     },
   },
+  loginWithoutAuthentication: {
+    run: async (p) => void (await p.open('c', 'CONNECT\naccept-version:1.2\nhost:localhost\nlogin:someone\npasscode:anything\n\n\0')),
+  },
+  nackInStomp10: {
+    run: async (p) => {
+      const c = await p.open('c', 'CONNECT\n\n\0');
+      c.write(send(`/queue/n10-${p.t}`, 'x') + `SUBSCRIBE\ndestination:/queue/n10-${p.t}\nack:client\n\n\0`);
+      await c.quiet();
+      p.step('NACK in 1.0');
+      c.write('NACK\nmessage-id:whatever\nreceipt:n\n\n\0');
+      await c.quiet();
+      p.note(`closed=${c.closed}`);
+    },
+  },
+  commitUnknownTransaction: {
+    run: async (p) => {
+      const c = await p.open('c');
+      p.step('COMMIT of a transaction never begun');
+      c.write('COMMIT\ntransaction:nope\nreceipt:c1\n\n\0');
+      await c.quiet();
+      p.note(`closed=${c.closed}`);
+    },
+  },
   tempQueueReplyTo: {
     run: async (p) => {
       const c = await p.open('c');
