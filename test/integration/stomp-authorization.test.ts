@@ -1,6 +1,6 @@
 /**
  * `<authorizationPlugin>` with real clients: who may write, read and create which destinations,
- * over STOMP (stompjs, stompit) and OpenWire (the ActiveMQ Java client), refused in ActiveMQ's
+ * over STOMP (stompjs, stompit), OpenWire (the ActiveMQ Java client) and MQTT (Paho), refused in ActiveMQ's
  * words and without ending the connection.
  */
 import { after, before, describe, test } from 'node:test';
@@ -9,32 +9,11 @@ import { cleanupTemp, startBrokerWithConfig, type BrokerProcess } from '../helpe
 import { runProbe } from '../helpers/java-openwire.js';
 import { collect, pahoMqtt, publishWithReceipt, stompJs, stompitConnect, stompitSend } from '../helpers/third-party.js';
 import { waitFor } from '../helpers/wait.js';
+import { SECURE_XML } from '../../bench/secure-config.js';
 
+/** The compat tools' secure map (bench/secure-config.ts), so the tests and the side-by-side runs check one policy. */
 const CONFIG = `<broker xmlns="http://activemq.apache.org/schema/core" brokerName="authz">
-  <plugins>
-    <simpleAuthenticationPlugin anonymousAccessAllowed="true">
-      <users>
-        <authenticationUser username="system" password="manager" groups="admins"/>
-        <authenticationUser username="app" password="apppw" groups="users"/>
-      </users>
-    </simpleAuthenticationPlugin>
-    <authorizationPlugin>
-      <map>
-        <authorizationMap>
-          <authorizationEntries>
-            <authorizationEntry queue=">" read="admins" write="admins" admin="admins"/>
-            <authorizationEntry queue="USERS.>" read="users" write="users" admin="users"/>
-            <authorizationEntry topic=">" read="admins" write="admins" admin="admins"/>
-            <authorizationEntry topic="USERS.>" read="users" write="users" admin="users"/>
-            <authorizationEntry topic="ActiveMQ.Advisory.>" read="users,anonymous" write="users,anonymous" admin="users,anonymous"/>
-          </authorizationEntries>
-          <tempDestinationAuthorizationEntry>
-            <tempDestinationAuthorizationEntry read="users" write="users" admin="users"/>
-          </tempDestinationAuthorizationEntry>
-        </authorizationMap>
-      </map>
-    </authorizationPlugin>
-  </plugins>
+  ${SECURE_XML}
   <transportConnectors>
     <transportConnector name="stomp" uri="stomp://127.0.0.1:0"/>
     <transportConnector name="openwire" uri="tcp://127.0.0.1:0"/>
